@@ -7,6 +7,8 @@ require (
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 )
 
+require github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/AlekSi/pointer v1.2.0 // indirect
