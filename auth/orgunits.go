@@ -27,7 +27,7 @@ type OrgUnitPatch struct {
 	ClearBoundary bool
 }
 
-// ListOrgUnits returns the units in p's scope, parents before children.
+// ListOrgUnits returns the units in p's scope, by id.
 func (s *Service) ListOrgUnits(p *beatgrid.Principal) []*beatgrid.OrgUnit {
 	var out []*beatgrid.OrgUnit
 	s.read(func(st *state) {
@@ -35,6 +35,7 @@ func (s *Service) ListOrgUnits(p *beatgrid.Principal) []*beatgrid.OrgUnit {
 			out = append(out, st.units[id])
 		}
 	})
+	sortByID(out, func(u *beatgrid.OrgUnit) string { return u.ID })
 	return out
 }
 

@@ -32,6 +32,12 @@ type Config struct {
 	MaxFailures int           // failed sign-ins in a row that lock an account
 	LockFor     time.Duration // for how long
 
+	// Sign-in attempts allowed per client IP and per username: a burst, then one per interval.
+	IPBurst   int
+	IPEvery   time.Duration
+	UserBurst int
+	UserEvery time.Duration
+
 	// ReloadEvery, if set, reloads the identity records from the store this often, so that a
 	// device revoked or user disabled through another server is refused here within that time.
 	// One server on the embedded store needs none.
@@ -49,6 +55,7 @@ func DefaultConfig() Config {
 		AccessTTL: 10 * time.Minute, ConsoleRefreshTTL: 12 * time.Hour, DeviceRefreshTTL: 7 * 24 * time.Hour,
 		EnrollTTL: 15 * time.Minute, KeyRotation: 7 * 24 * time.Hour, Leeway: 30 * time.Second,
 		MaxFailures: 5, LockFor: 15 * time.Minute,
+		IPBurst: 30, IPEvery: 2 * time.Second, UserBurst: 10, UserEvery: 6 * time.Second,
 		Now: func() time.Time { return time.Now().UTC() }, Logger: slog.Default(),
 	}
 }
@@ -65,6 +72,10 @@ func (c *Config) fill() {
 	setDefault(&c.Leeway, d.Leeway)
 	setDefault(&c.MaxFailures, d.MaxFailures)
 	setDefault(&c.LockFor, d.LockFor)
+	setDefault(&c.IPBurst, d.IPBurst)
+	setDefault(&c.IPEvery, d.IPEvery)
+	setDefault(&c.UserBurst, d.UserBurst)
+	setDefault(&c.UserEvery, d.UserEvery)
 	if c.Now == nil {
 		c.Now = d.Now
 	}
@@ -150,8 +161,8 @@ func New(ctx context.Context, st beatgrid.IdentityStore, cfg Config) (*Service, 
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, keys: keys, failures: map[string]int{},
-		byIP: newLimiter(30, 2*time.Second), byUser: newLimiter(10, 6*time.Second),
-		enrollByIP: newLimiter(10, 6*time.Second)}
+		byIP: newLimiter(cfg.IPBurst, cfg.IPEvery), byUser: newLimiter(cfg.UserBurst, cfg.UserEvery),
+		enrollByIP: newLimiter(cfg.IPBurst, cfg.IPEvery)}
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}

@@ -115,10 +115,10 @@ func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
 	return f.MongoDBURI(), stop, nil
 }
 
-// quiet returns a logger for FerretDB that passes only its warnings and errors: it logs every
-// connection at info level.
+// quiet returns a logger for FerretDB that passes only its errors: it logs every connection
+// at info level and every error answer (a duplicate key, a missing collection) as a warning.
 func quiet(l *slog.Logger) *slog.Logger {
-	return slog.New(levelFilter{l.Handler(), slog.LevelWarn}).With("component", "ferretdb")
+	return slog.New(levelFilter{l.Handler(), slog.LevelError}).With("component", "ferretdb")
 }
 
 type levelFilter struct {

@@ -1,0 +1,56 @@
+package handlers
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the server's Prometheus metrics, on a registry of its own (one per app, so
+// tests can run several).
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	dbPing   prometheus.Histogram
+	dbUp     prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "beatgrid_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "beatgrid_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route"}),
+		dbPing: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "beatgrid_db_ping_seconds", Help: "Database ping latency.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 5},
+		}),
+		dbUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "beatgrid_db_up", Help: "1 if the last database ping succeeded.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.dbPing, m.dbUp,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+func (m *metrics) observePing(d time.Duration, err error) {
+	m.dbPing.Observe(d.Seconds())
+	if err != nil {
+		m.dbUp.Set(0)
+	} else {
+		m.dbUp.Set(1)
+	}
+}
