@@ -19,8 +19,13 @@ import (
 	"github.com/beatgrid/beatgrid/docs"
 	"github.com/beatgrid/beatgrid/handlers"
 	"github.com/beatgrid/beatgrid/store"
-	"github.com/gofiber/fiber/v2"
 )
+
+// server is the HTTP app as main sees it (Fiber stays inside package handlers).
+type server interface {
+	Listener(ln net.Listener) error
+	ShutdownWithTimeout(d time.Duration) error
+}
 
 // Config is the server's configuration, from the environment and flags (flags win).
 type Config struct {
@@ -43,7 +48,7 @@ type Main struct {
 
 	DB   *store.DB
 	Auth *auth.Service
-	App  *fiber.App
+	App  server
 	URL  string // where it listens, e.g. http://127.0.0.1:8080
 
 	ln     net.Listener
