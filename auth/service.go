@@ -97,6 +97,8 @@ type Service struct {
 	store beatgrid.IdentityStore
 	keys  *keyring
 
+	verified *tokenCache // access tokens already verified
+
 	wmu sync.Mutex // one writer: held across a change's store write and its apply
 
 	mu    sync.RWMutex // guards state; held only while reading or swapping pointers
@@ -160,7 +162,7 @@ func New(ctx context.Context, st beatgrid.IdentityStore, cfg Config) (*Service, 
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, keys: keys, failures: map[string]int{},
+	s := &Service{cfg: cfg, store: st, keys: keys, failures: map[string]int{}, verified: newTokenCache(1 << 16),
 		byIP: newLimiter(cfg.IPBurst, cfg.IPEvery), byUser: newLimiter(cfg.UserBurst, cfg.UserEvery),
 		enrollByIP: newLimiter(cfg.IPBurst, cfg.IPEvery)}
 	if err := s.reload(ctx); err != nil {

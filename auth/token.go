@@ -42,9 +42,13 @@ func (s *Service) signAccess(ctx context.Context, c *accessClaims, now time.Time
 	return signed, nil
 }
 
-// parseAccess verifies a token's signature, algorithm, issuer, audience and times.
+// parseAccess verifies a token's signature, algorithm, issuer, audience and times, or finds
+// it verified in the cache.
 func (s *Service) parseAccess(ctx context.Context, raw string) (*accessClaims, error) {
 	now := s.cfg.Now()
+	if c := s.verified.get(raw, now, s.cfg.Leeway); c != nil {
+		return c, nil
+	}
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithExpirationRequired(),
@@ -69,5 +73,6 @@ func (s *Service) parseAccess(ctx context.Context, raw string) (*accessClaims, e
 	if c.Subject == "" || c.ExpiresAt.Sub(c.IssuedAt.Time) > s.cfg.AccessTTL+time.Second {
 		return nil, errors.New("bad claims")
 	}
+	s.verified.put(raw, c, now, s.cfg.Leeway)
 	return c, nil
 }
