@@ -126,4 +126,3 @@ func mapSlice[T, U any](xs []T, f func(T) U) []U {
 	}
 	return out
 }
-

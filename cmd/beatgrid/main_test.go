@@ -95,8 +95,8 @@ func TestEndToEnd(t *testing.T) {
 	var admin tokens
 	c.must(200, "POST", "/v1/auth/login", "", map[string]string{"username": "admin", "password": match[1]}, &admin)
 	var me struct {
-		Scope struct{ ID string } `json:"scope"`
-		User  struct{ Username string }
+		Scope  struct{ ID string } `json:"scope"`
+		User   struct{ Username string }
 		Device *struct{ ID string } `json:"device"`
 	}
 	c.must(200, "GET", "/v1/me", admin.Access, nil, &me)
