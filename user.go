@@ -86,12 +86,16 @@ func (d *Device) Status() string {
 // RefreshToken is one opaque refresh token, stored by the hash of its value. Tokens of one
 // sign-in form a family; each use spends the token and issues the next of the family.
 type RefreshToken struct {
-	ID        string // hex sha256 of the token value
-	Family    string
-	UserID    string
-	DeviceID  string // empty for console sign-ins
-	IssuedAt  time.Time
-	ExpiresAt time.Time
+	ID       string // hex sha256 of the token value
+	Family   string
+	UserID   string
+	DeviceID string // empty for console sign-ins
+	// The user's and device's epochs when the family signed in: a refresh after either moved
+	// on (disabled, password changed, revoked …) fails.
+	UserEpoch   int64
+	DeviceEpoch int64
+	IssuedAt    time.Time
+	ExpiresAt   time.Time
 }
 
 // SigningKey is a key pair that signs access tokens. The private half is stored sealed with

@@ -219,6 +219,9 @@ func (s *Service) reloadLoop(ctx context.Context, done chan struct{}) {
 	}
 }
 
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.cfg.Now() }
+
 // read runs f with the current state under the read lock.
 func (s *Service) read(f func(st *state)) {
 	s.mu.RLock()

@@ -44,13 +44,10 @@ func (s *Service) limit(l *limiter, key string) error {
 	return nil
 }
 
-// checkPassword limits attempts per IP and per username, then checks the password and the
-// account. Failures count towards a lockout.
-func (s *Service) checkPassword(ctx context.Context, ip, username, password string) (*beatgrid.User, error) {
+// checkPassword limits attempts per username, then checks the password and the account.
+// Failures count towards a lockout. Callers limit attempts per IP first.
+func (s *Service) checkPassword(ctx context.Context, username, password string) (*beatgrid.User, error) {
 	username = normalizeUsername(username)
-	if err := s.limit(s.byIP, ip); err != nil {
-		return nil, err
-	}
 	if err := s.limit(s.byUser, username); err != nil {
 		return nil, err
 	}
@@ -98,7 +95,10 @@ func (s *Service) recordFailure(ctx context.Context, userID string) {
 
 // Login signs a console user (commander or admin) in with a password.
 func (s *Service) Login(ctx context.Context, ip, username, password string) (*TokenPair, error) {
-	u, err := s.checkPassword(ctx, ip, username, password)
+	if err := s.limit(s.byIP, ip); err != nil {
+		return nil, err
+	}
+	u, err := s.checkPassword(ctx, username, password)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (s *Service) DeviceLogin(ctx context.Context, ip, deviceID, deviceSecret, u
 		CheckPassword(dummyHash, password)
 		return nil, errBadCredentials
 	}
-	u, err := s.checkPassword(ctx, ip, username, password)
+	u, err := s.checkPassword(ctx, username, password)
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +140,9 @@ func (s *Service) issue(ctx context.Context, u *beatgrid.User, d *beatgrid.Devic
 	now := s.cfg.Now()
 	c := &accessClaims{Username: u.Username, Roles: sessionRoles(u, d), OrgUnitID: u.OrgUnitID, UserEpoch: u.Epoch}
 	c.Subject = u.ID
-	rt := &beatgrid.RefreshToken{Family: family, UserID: u.ID, IssuedAt: now, ExpiresAt: now.Add(ttl)}
+	rt := &beatgrid.RefreshToken{Family: family, UserID: u.ID, UserEpoch: u.Epoch, IssuedAt: now, ExpiresAt: now.Add(ttl)}
 	if d != nil {
-		c.DeviceID, c.DeviceEpoch, rt.DeviceID = d.ID, d.Epoch, d.ID
+		c.DeviceID, c.DeviceEpoch, rt.DeviceID, rt.DeviceEpoch = d.ID, d.Epoch, d.ID, d.Epoch
 	}
 	s.wmu.Lock() // a key may have to be created
 	access, err := s.signAccess(ctx, c, now)
@@ -202,7 +202,8 @@ func (s *Service) Refresh(ctx context.Context, ip, refresh string) (*TokenPair, 
 		return nil, err
 	}
 	s.apply(func(st *state) { st.spent[id] = true })
-	if u == nil || u.Disabled || (t.DeviceID != "" && (d == nil || d.Status() != beatgrid.DeviceActive)) {
+	if u == nil || u.Disabled || u.Epoch != t.UserEpoch ||
+		(t.DeviceID != "" && (d == nil || d.Status() != beatgrid.DeviceActive || d.Epoch != t.DeviceEpoch)) {
 		return nil, errBadToken
 	}
 	ttl := t.ExpiresAt.Sub(t.IssuedAt)

@@ -70,7 +70,7 @@ func (s *Service) parseAccess(ctx context.Context, raw string) (*accessClaims, e
 	if err != nil {
 		return nil, err
 	}
-	if c.Subject == "" || c.ExpiresAt.Sub(c.IssuedAt.Time) > s.cfg.AccessTTL+time.Second {
+	if c.Subject == "" || c.IssuedAt == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) > s.cfg.AccessTTL+time.Second {
 		return nil, errors.New("bad claims")
 	}
 	s.verified.put(raw, c, now, s.cfg.Leeway)

@@ -153,7 +153,7 @@ func (h *authHandlers) me(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := meResponse{User: toUserJSON(u), Roles: p.Roles, Scope: toOrgUnitJSON(scope)}
+	out := meResponse{User: toUserJSON(u, h.svc.Now()), Roles: p.Roles, Scope: toOrgUnitJSON(scope)}
 	if p.DeviceID != "" {
 		d, err := h.svc.Device(p, p.DeviceID)
 		if err != nil {

@@ -21,6 +21,7 @@ type deviceJSON struct {
 	RevokedAt           *time.Time `json:"revoked_at,omitempty"`
 	Version             int64      `json:"version"`
 	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -33,7 +34,7 @@ func timePtr(t time.Time) *time.Time {
 func toDeviceJSON(d *beatgrid.Device) deviceJSON {
 	return deviceJSON{ID: d.ID, Name: d.Name, OrgUnitID: d.OrgUnitID, Status: d.Status(), HardwareID: d.HardwareID,
 		EnrollmentExpiresAt: timePtr(d.EnrollExpiresAt), EnrolledAt: timePtr(d.EnrolledAt),
-		RevokedAt: timePtr(d.RevokedAt), Version: d.Version, CreatedAt: d.CreatedAt}
+		RevokedAt: timePtr(d.RevokedAt), Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 
 type deviceCreate struct {

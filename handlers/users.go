@@ -23,9 +23,10 @@ type userJSON struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
-func toUserJSON(u *beatgrid.User) userJSON {
+// toUserJSON shows u as at now (a lock ends by itself).
+func toUserJSON(u *beatgrid.User, now time.Time) userJSON {
 	return userJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Roles: u.Roles,
-		OrgUnitID: u.OrgUnitID, Disabled: u.Disabled, Locked: time.Now().Before(u.LockedUntil),
+		OrgUnitID: u.OrgUnitID, Disabled: u.Disabled, Locked: now.Before(u.LockedUntil),
 		Version: u.Version, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
@@ -55,7 +56,7 @@ func (h *userHandlers) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(page[userJSON]{Items: mapSlice(p.Items, toUserJSON), NextCursor: p.NextCursor})
+	return c.JSON(page[userJSON]{Items: mapSlice(p.Items, func(u *beatgrid.User) userJSON { return toUserJSON(u, h.svc.Now()) }), NextCursor: p.NextCursor})
 }
 
 // get: GET /v1/users/{id}.
@@ -64,7 +65,7 @@ func (h *userHandlers) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toUserJSON(u))
+	return c.JSON(toUserJSON(u, h.svc.Now()))
 }
 
 // create: POST /v1/users → 201 with the user (admins).
@@ -79,7 +80,7 @@ func (h *userHandlers) create(c *fiber.Ctx) error {
 		return err
 	}
 	c.Location("/v1/users/" + u.ID)
-	return c.Status(fiber.StatusCreated).JSON(toUserJSON(u))
+	return c.Status(fiber.StatusCreated).JSON(toUserJSON(u, h.svc.Now()))
 }
 
 // update: PATCH /v1/users/{id} (admins).
@@ -93,5 +94,5 @@ func (h *userHandlers) update(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toUserJSON(u))
+	return c.JSON(toUserJSON(u, h.svc.Now()))
 }

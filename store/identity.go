@@ -59,12 +59,14 @@ type deviceDoc struct {
 }
 
 type refreshTokenDoc struct {
-	ID        string    `bson:"_id"`
-	Family    string    `bson:"family"`
-	UserID    string    `bson:"user_id"`
-	DeviceID  string    `bson:"device_id,omitempty"`
-	IssuedAt  time.Time `bson:"issued_at"`
-	ExpiresAt time.Time `bson:"expires_at"`
+	ID          string    `bson:"_id"`
+	Family      string    `bson:"family"`
+	UserID      string    `bson:"user_id"`
+	DeviceID    string    `bson:"device_id,omitempty"`
+	UserEpoch   int64     `bson:"user_epoch"`
+	DeviceEpoch int64     `bson:"device_epoch,omitempty"`
+	IssuedAt    time.Time `bson:"issued_at"`
+	ExpiresAt   time.Time `bson:"expires_at"`
 }
 
 // markDoc records that a token was spent or a family revoked; the _id's uniqueness makes the
@@ -182,7 +184,8 @@ func (db *DB) LoadIdentity(ctx context.Context, now time.Time) (*beatgrid.Identi
 	}
 	for _, d := range tokens {
 		st.RefreshTokens = append(st.RefreshTokens, &beatgrid.RefreshToken{ID: d.ID, Family: d.Family,
-			UserID: d.UserID, DeviceID: d.DeviceID, IssuedAt: d.IssuedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC()})
+			UserID: d.UserID, DeviceID: d.DeviceID, UserEpoch: d.UserEpoch, DeviceEpoch: d.DeviceEpoch,
+			IssuedAt: d.IssuedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC()})
 	}
 	var err error
 	if st.SpentTokens, err = db.markIDs(ctx, collRefreshSpent, live); err != nil {
@@ -268,7 +271,8 @@ func (db *DB) PutDevice(ctx context.Context, d *beatgrid.Device) error {
 // InsertRefreshToken stores t.
 func (db *DB) InsertRefreshToken(ctx context.Context, t *beatgrid.RefreshToken) error {
 	_, err := db.coll(collRefreshTokens).InsertOne(ctx, &refreshTokenDoc{ID: t.ID, Family: t.Family,
-		UserID: t.UserID, DeviceID: t.DeviceID, IssuedAt: t.IssuedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC()})
+		UserID: t.UserID, DeviceID: t.DeviceID, UserEpoch: t.UserEpoch, DeviceEpoch: t.DeviceEpoch,
+		IssuedAt: t.IssuedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC()})
 	if err != nil {
 		return fmt.Errorf("store: insert refresh token: %w", err)
 	}

@@ -73,7 +73,8 @@ func TestIdentityStore(t *testing.T, s beatgrid.IdentityStore) {
 	})
 
 	t.Run("RefreshTokens", func(t *testing.T) {
-		live := &beatgrid.RefreshToken{ID: "t-live", Family: "f1", UserID: "u-1", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+		live := &beatgrid.RefreshToken{ID: "t-live", Family: "f1", UserID: "u-1", DeviceID: "d-1", UserEpoch: 3,
+			DeviceEpoch: 2, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
 		old := &beatgrid.RefreshToken{ID: "t-old", Family: "f0", UserID: "u-1", IssuedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)}
 		mustOK(t, s.InsertRefreshToken(ctx, live))
 		mustOK(t, s.InsertRefreshToken(ctx, old))
@@ -82,7 +83,7 @@ func TestIdentityStore(t *testing.T, s beatgrid.IdentityStore) {
 		mustOK(t, s.RevokeFamily(ctx, "f1", now, live.ExpiresAt))
 		mustOK(t, s.RevokeFamily(ctx, "f1", now, live.ExpiresAt)) // twice is fine
 		st := mustLoad(t, s, now)
-		if len(st.RefreshTokens) != 1 || st.RefreshTokens[0].ID != "t-live" || st.RefreshTokens[0].Family != "f1" {
+		if len(st.RefreshTokens) != 1 || *st.RefreshTokens[0] != *live {
 			t.Fatalf("live tokens %+v, want only t-live", st.RefreshTokens)
 		}
 		if !slices.Equal(st.SpentTokens, []string{"t-live"}) || !slices.Equal(st.RevokedFamilies, []string{"f1"}) {
