@@ -34,6 +34,9 @@ func decodeJSON(c *fiber.Ctx, v any, limit int) error {
 	if !utf8.Valid(body) {
 		return beatgrid.FieldErrorf("/", "the body is not valid UTF-8")
 	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return beatgrid.FieldErrorf("/", "the body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
