@@ -142,8 +142,15 @@ func (s *Service) UpdateUser(ctx context.Context, p *beatgrid.Principal, id stri
 	if err := requireRole(p, beatgrid.RoleAdmin); err != nil {
 		return nil, err
 	}
+	if _, err := s.User(p, id); err != nil {
+		return nil, err
+	}
 	if err := s.checkUserPatch(p, id, &patch); err != nil {
 		return nil, err
+	}
+	if patch.Roles == nil && patch.DisplayName == nil && patch.Password == nil && patch.OrgUnitID == nil &&
+		patch.Disabled == nil {
+		return s.User(p, id) // nothing to change, nothing to store
 	}
 	var hash string
 	if patch.Password != nil {
@@ -151,9 +158,6 @@ func (s *Service) UpdateUser(ctx context.Context, p *beatgrid.Principal, id stri
 		if hash, err = HashPassword(*patch.Password); err != nil {
 			return nil, err
 		}
-	}
-	if _, err := s.User(p, id); err != nil {
-		return nil, err
 	}
 	var out *beatgrid.User
 	err := s.changeUser(ctx, id, func(u *beatgrid.User) error {

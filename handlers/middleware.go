@@ -49,8 +49,9 @@ func observe(logger *slog.Logger, m *metrics) fiber.Handler {
 		d := time.Since(start)
 		status := c.Response().StatusCode()
 		route := routeOf(c)
-		m.observe(c.Method(), route, status, d)
-		attrs := []slog.Attr{slog.String("method", c.Method()), slog.String("path", c.Path()),
+		method := strings.Clone(c.Method()) // Fiber reuses its memory; metrics keep label values
+		m.observe(method, route, status, d)
+		attrs := []slog.Attr{slog.String("method", method), slog.String("path", c.Path()),
 			slog.String("route", route), slog.Int("status", status), slog.Duration("dur", d),
 			slog.String("request_id", requestID(c)), slog.String("ip", c.IP())}
 		if p := principal(c); p != nil {
