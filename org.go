@@ -40,9 +40,12 @@ type OrgUnit struct {
 	// Boundary is the unit's area, a Polygon or MultiPolygon in WGS84; beats carry theirs.
 	Boundary orb.Geometry
 
-	Version   int64 // bumped by every change; stores compare-and-set on it
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Version int64 // bumped by every change; stores compare-and-set on it
+	Rev     int64 // the change feed's version of the last change (terminals pull by it)
+	// PastParents are the parents the unit had before: terminals there get a tombstone.
+	PastParents []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // OrgTree answers scope questions over a set of org units. It is a value built from a

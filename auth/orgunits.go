@@ -109,10 +109,9 @@ func (s *Service) CreateOrgUnit(ctx context.Context, p *beatgrid.Principal, in O
 	now := s.cfg.Now()
 	u := &beatgrid.OrgUnit{ID: newID(), Kind: in.Kind, Name: strings.TrimSpace(in.Name), ParentID: parent.ID,
 		Boundary: in.Boundary, Version: 1, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.PutOrgUnit(ctx, u); err != nil {
+	if err := s.storeUnit(ctx, u); err != nil {
 		return nil, err
 	}
-	s.apply(func(st *state) { st.putUnit(u) })
 	return u, nil
 }
 
@@ -128,6 +127,9 @@ func (s *Service) UpdateOrgUnit(ctx context.Context, p *beatgrid.Principal, id s
 	if err != nil {
 		return nil, err
 	}
+	if patch.Name == nil && patch.ParentID == nil && patch.Boundary == nil && !patch.ClearBoundary {
+		return old, nil // nothing to change, nothing to store
+	}
 	u := *old
 	if patch.Name != nil {
 		if err := validateName("/name", *patch.Name, 200); err != nil {
@@ -139,6 +141,9 @@ func (s *Service) UpdateOrgUnit(ctx context.Context, p *beatgrid.Principal, id s
 		if err := s.checkMove(p, &u, *patch.ParentID); err != nil {
 			return nil, err
 		}
+		if !slices.Contains(u.PastParents, u.ParentID) {
+			u.PastParents = append(slices.Clone(u.PastParents), u.ParentID)
+		}
 		u.ParentID = *patch.ParentID
 	}
 	if patch.ClearBoundary {
@@ -148,11 +153,29 @@ func (s *Service) UpdateOrgUnit(ctx context.Context, p *beatgrid.Principal, id s
 	}
 	u.Version++
 	u.UpdatedAt = s.cfg.Now()
-	if err := s.store.PutOrgUnit(ctx, &u); err != nil {
+	if err := s.storeUnit(ctx, &u); err != nil {
 		return nil, err
 	}
-	s.apply(func(st *state) { st.putUnit(&u) })
 	return &u, nil
+}
+
+// storeUnit stores u under the next feed version, then publishes it to memory and to pulls.
+// Callers hold the writer lock.
+func (s *Service) storeUnit(ctx context.Context, u *beatgrid.OrgUnit) error {
+	u.Rev = s.cfg.Feed.Reserve()
+	if err := s.store.PutOrgUnit(ctx, u); err != nil {
+		s.cfg.Feed.Abort(u.Rev)
+		return err
+	}
+	s.apply(func(st *state) { st.putUnit(u) })
+	s.cfg.Feed.Commit(unitRecord(u))
+	return nil
+}
+
+// unitRecord is an org unit as terminals pull it: seen within its own subtree's scopes.
+func unitRecord(u *beatgrid.OrgUnit) *beatgrid.FeedRecord {
+	return &beatgrid.FeedRecord{Collection: "org_units", ID: u.ID, Unit: u.ID, PastUnits: u.PastParents,
+		Value: u, Version: u.Rev}
 }
 
 func (s *Service) checkMove(p *beatgrid.Principal, u *beatgrid.OrgUnit, parentID string) error {

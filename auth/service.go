@@ -43,6 +43,9 @@ type Config struct {
 	// One server on the embedded store needs none.
 	ReloadEvery time.Duration
 
+	// Feed publishes org unit changes to terminals' pulls; nil publishes nothing.
+	Feed beatgrid.ChangeFeed
+
 	MasterKey []byte // 32 bytes; seals the signing keys in the store
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -82,7 +85,17 @@ func (c *Config) fill() {
 	if c.Logger == nil {
 		c.Logger = d.Logger
 	}
+	if c.Feed == nil {
+		c.Feed = nopFeed{}
+	}
 }
+
+type nopFeed struct{}
+
+func (nopFeed) Load(*beatgrid.FeedRecord)   {}
+func (nopFeed) Reserve() int64              { return 0 }
+func (nopFeed) Commit(*beatgrid.FeedRecord) {}
+func (nopFeed) Abort(int64)                 {}
 
 func setDefault[T comparable](p *T, v T) {
 	var zero T
@@ -197,6 +210,9 @@ func (s *Service) reload(ctx context.Context) error {
 	s.mu.Lock()
 	s.state = newState(loaded)
 	s.mu.Unlock()
+	for _, u := range loaded.OrgUnits {
+		s.cfg.Feed.Load(unitRecord(u))
+	}
 	return nil
 }
 

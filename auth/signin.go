@@ -297,10 +297,9 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (bool, strin
 	})
 	if root == nil {
 		root = &beatgrid.OrgUnit{ID: newID(), Kind: beatgrid.KindBureau, Name: "Bureau", Version: 1, CreatedAt: now, UpdatedAt: now}
-		if err := s.store.PutOrgUnit(ctx, root); err != nil {
+		if err := s.storeUnit(ctx, root); err != nil {
 			return false, "", fmt.Errorf("auth: first org unit: %w", err)
 		}
-		s.apply(func(st *state) { st.putUnit(root) })
 	}
 	hash, err := HashPassword(password)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/beatgrid/beatgrid/auth"
+	bgsync "github.com/beatgrid/beatgrid/sync"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 )
@@ -31,6 +32,8 @@ type Pinger interface {
 // Deps are the services the handlers call.
 type Deps struct {
 	Auth    *auth.Service
+	Sync    *bgsync.Engine
+	Feed    *bgsync.Feed
 	DB      Pinger
 	OpenAPI []byte
 }
@@ -105,4 +108,8 @@ func routes(app *fiber.App, d Deps, m *metrics) {
 	app.Post("/v1/devices", authed, noStore, dv.create)
 	app.Get("/v1/devices/:id", authed, dv.get)
 	app.Post("/v1/devices/:id/revoke", authed, dv.revoke)
+
+	s := &syncHandlers{engine: d.Sync, feed: d.Feed, auth: d.Auth}
+	app.Post("/v1/sync/push", authed, s.push)
+	app.Get("/v1/sync/pull", authed, s.pull)
 }

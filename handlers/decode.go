@@ -89,15 +89,24 @@ type page[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
+// queryLimit reads ?limit=: 1 to 1000, 100 when absent.
+func queryLimit(c *fiber.Ctx) (int, error) {
+	s := c.Query("limit")
+	if s == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, beatgrid.FieldErrorf("limit", "an integer from 1 to 1000")
+	}
+	return n, nil
+}
+
 // paginate returns the page of items (sorted by id) after the request's cursor.
 func paginate[T any](c *fiber.Ctx, items []T, id func(T) string) (*page[T], error) {
-	limit := 100
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, beatgrid.FieldErrorf("limit", "an integer from 1 to 1000")
-		}
-		limit = n
+	limit, err := queryLimit(c)
+	if err != nil {
+		return nil, err
 	}
 	start := 0
 	if cur := c.Query("cursor"); cur != "" {

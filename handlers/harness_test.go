@@ -18,6 +18,7 @@ import (
 	"github.com/beatgrid/beatgrid/handlers"
 	"github.com/beatgrid/beatgrid/store"
 	"github.com/beatgrid/beatgrid/store/storetest"
+	bgsync "github.com/beatgrid/beatgrid/sync"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -38,6 +39,7 @@ type env struct {
 	t     testing.TB
 	app   *fiber.App
 	svc   *auth.Service
+	sync  *bgsync.Engine
 	db    *store.DB
 	clock *clock
 
@@ -51,7 +53,8 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 	ctx := context.Background()
 	db := storetest.OpenEmbedded(t)
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	ac := auth.Config{MasterKey: bytes.Repeat([]byte{7}, 32), Now: clk.Now,
+	feed := bgsync.NewFeed()
+	ac := auth.Config{MasterKey: bytes.Repeat([]byte{7}, 32), Now: clk.Now, Feed: feed,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), IPBurst: 10000, UserBurst: 10000}
 	for _, f := range cfg {
 		f(&ac)
@@ -64,9 +67,14 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 	if _, _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	app := handlers.New(handlers.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		handlers.Deps{Auth: svc, DB: db, OpenAPI: docs.OpenAPI})
-	e := &env{t: t, app: app, svc: svc, db: db, clock: clk}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	engine := bgsync.New(db, bgsync.NewRegistry(), bgsync.Config{Now: clk.Now, Logger: quiet})
+	if err := engine.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app := handlers.New(handlers.Config{Logger: quiet},
+		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, DB: db, OpenAPI: docs.OpenAPI})
+	e := &env{t: t, app: app, svc: svc, sync: engine, db: db, clock: clk}
 	e.admin = e.login("admin", adminPassword).AccessToken
 	e.root = e.me(e.admin).Scope.ID
 	return e
@@ -115,12 +123,16 @@ func (e *env) request(req *http.Request) *response {
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
-// do sends body (nil, a string of raw JSON, or a value to encode) with token, if any.
+// do sends body (nil, a string of raw JSON, an encoded *rawBody, or a value to encode) with
+// token, if any.
 func (e *env) do(method, path string, body any, token string) *response {
 	e.t.Helper()
 	var r io.Reader
+	encoding := ""
 	switch b := body.(type) {
 	case nil:
+	case *rawBody:
+		r, encoding = bytes.NewReader(b.data), b.encoding
 	case string:
 		r = strings.NewReader(b)
 	case []byte:
@@ -135,6 +147,9 @@ func (e *env) do(method, path string, body any, token string) *response {
 	req := httptest.NewRequest(method, path, r)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

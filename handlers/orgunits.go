@@ -61,6 +61,7 @@ type orgUnitUpdate struct {
 type geometryIn struct {
 	Type        string          `json:"type"`
 	Coordinates json.RawMessage `json:"coordinates"`
+	BBox        []float64       `json:"bbox,omitempty"` // allowed by RFC 7946 §5, not used
 }
 
 // parseBoundary reads a GeoJSON Polygon or MultiPolygon; nil for an absent or null one.

@@ -18,6 +18,7 @@ type Problem struct {
 	Status    int            `json:"status"`
 	Detail    string         `json:"detail,omitempty"`
 	Errors    []FieldProblem `json:"errors,omitempty"`
+	Limits    map[string]int `json:"limits,omitempty"` // for a batch over a limit: every limit, by name
 	RequestID string         `json:"request_id,omitempty"`
 }
 
@@ -87,6 +88,10 @@ func writeProblem(c *fiber.Ctx, p *Problem) error {
 }
 
 func problemOf(err error) *Problem {
+	var le *limitError
+	if errors.As(err, &le) {
+		return limitProblem(le)
+	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		code := codeOfStatus(fe.Code)

@@ -23,6 +23,8 @@ type orgUnitDoc struct {
 	ParentID  string    `bson:"parent_id,omitempty"`
 	Boundary  []byte    `bson:"boundary_wkb,omitempty"`
 	Version   int64     `bson:"version"`
+	Rev       int64     `bson:"rev"`
+	Past      []string  `bson:"past_parents,omitempty"`
 	CreatedAt time.Time `bson:"created_at"`
 	UpdatedAt time.Time `bson:"updated_at"`
 }
@@ -87,8 +89,8 @@ type signingKeyDoc struct {
 }
 
 func toOrgUnitDoc(u *beatgrid.OrgUnit) (*orgUnitDoc, error) {
-	d := &orgUnitDoc{ID: u.ID, Kind: u.Kind, Name: u.Name, ParentID: u.ParentID, Version: u.Version,
-		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+	d := &orgUnitDoc{ID: u.ID, Kind: u.Kind, Name: u.Name, ParentID: u.ParentID, Version: u.Version, Rev: u.Rev,
+		Past: u.PastParents, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
 	if u.Boundary != nil {
 		b, err := wkb.Marshal(u.Boundary)
 		if err != nil {
@@ -100,8 +102,8 @@ func toOrgUnitDoc(u *beatgrid.OrgUnit) (*orgUnitDoc, error) {
 }
 
 func fromOrgUnitDoc(d *orgUnitDoc) (*beatgrid.OrgUnit, error) {
-	u := &beatgrid.OrgUnit{ID: d.ID, Kind: d.Kind, Name: d.Name, ParentID: d.ParentID, Version: d.Version,
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+	u := &beatgrid.OrgUnit{ID: d.ID, Kind: d.Kind, Name: d.Name, ParentID: d.ParentID, Version: d.Version, Rev: d.Rev,
+		PastParents: d.Past, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	if len(d.Boundary) > 0 {
 		g, err := wkb.Unmarshal(d.Boundary)
 		if err != nil {

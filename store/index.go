@@ -26,6 +26,8 @@ var indexes = []index{
 	{collRefreshTokens, "expires", bson.D{{Key: "expires_at", Value: 1}}, false},
 	{collRefreshSpent, "expires", bson.D{{Key: "expires_at", Value: 1}}, false},
 	{collRevokedFamilies, "expires", bson.D{{Key: "expires_at", Value: 1}}, false},
+	{collMutations, "device_seq", bson.D{{Key: "device_id", Value: 1}, {Key: "seq", Value: 1}}, false},
+	{collMutations, "org_received", bson.D{{Key: "org_unit_id", Value: 1}, {Key: "received_at", Value: 1}}, false},
 }
 
 const codeNamespaceNotFound = 26

@@ -11,7 +11,8 @@ func TestConformance(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			storetest.TestIdentityStore(t, storetest.Open(t, b))
+			t.Run("identity", func(t *testing.T) { storetest.TestIdentityStore(t, storetest.Open(t, b)) })
+			t.Run("mutations", func(t *testing.T) { storetest.TestMutationStore(t, storetest.Open(t, b)) })
 		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/beatgrid/beatgrid/docs"
 	"github.com/beatgrid/beatgrid/handlers"
 	"github.com/beatgrid/beatgrid/store"
+	bgsync "github.com/beatgrid/beatgrid/sync"
 )
 
 // server is the HTTP app as main sees it (Fiber stays inside package handlers).
@@ -48,6 +49,8 @@ type Main struct {
 
 	DB   *store.DB
 	Auth *auth.Service
+	Sync *bgsync.Engine
+	Feed *bgsync.Feed
 	App  server
 	URL  string // where it listens, e.g. http://127.0.0.1:8080
 
@@ -115,7 +118,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if reload == 0 && !db.Embedded() {
 		reload = 5 * time.Second // other servers may share this database
 	}
-	m.Auth, err = auth.New(ctx, db, auth.Config{MasterKey: key, ReloadEvery: reload, Logger: m.Logger})
+	m.Feed = bgsync.NewFeed()
+	m.Auth, err = auth.New(ctx, db, auth.Config{MasterKey: key, ReloadEvery: reload, Feed: m.Feed, Logger: m.Logger})
 	if err != nil {
 		return err
 	}
@@ -123,7 +127,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.App = handlers.New(handlers.Config{Logger: m.Logger}, handlers.Deps{Auth: m.Auth, DB: db, OpenAPI: docs.OpenAPI})
+	m.Sync = bgsync.New(db, bgsync.NewRegistry(), bgsync.Config{Logger: m.Logger})
+	if err := m.Sync.Load(ctx); err != nil {
+		return err
+	}
+	m.App = handlers.New(handlers.Config{Logger: m.Logger},
+		handlers.Deps{Auth: m.Auth, Sync: m.Sync, Feed: m.Feed, DB: db, OpenAPI: docs.OpenAPI})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

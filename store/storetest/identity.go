@@ -19,12 +19,12 @@ func TestIdentityStore(t *testing.T, s beatgrid.IdentityStore) {
 	t.Run("OrgUnitRoundTrip", func(t *testing.T) {
 		u := &beatgrid.OrgUnit{ID: "ou-beat-1", Kind: beatgrid.KindBeat, Name: "Beat 1", ParentID: "ou-st",
 			Boundary: orb.Polygon{{{120, 30}, {120.01, 30}, {120.01, 30.01}, {120, 30}}},
-			Version:  1, CreatedAt: now, UpdatedAt: now}
+			Version:  1, Rev: 7, PastParents: []string{"ou-old"}, CreatedAt: now, UpdatedAt: now}
 		mustOK(t, s.PutOrgUnit(ctx, u))
 		st := mustLoad(t, s, now)
 		got := findByID(st.OrgUnits, func(x *beatgrid.OrgUnit) string { return x.ID }, u.ID)
 		if got == nil || got.Name != u.Name || got.ParentID != u.ParentID || !orb.Equal(got.Boundary, u.Boundary) ||
-			!got.CreatedAt.Equal(now) {
+			!got.CreatedAt.Equal(now) || got.Rev != 7 || !slices.Equal(got.PastParents, u.PastParents) {
 			t.Fatalf("loaded %+v, want %+v", got, u)
 		}
 	})

@@ -1,0 +1,178 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+type pushResult struct {
+	ID             string   `json:"id"`
+	Status         string   `json:"status"`
+	Code           string   `json:"code"`
+	OriginalStatus string   `json:"original_status"`
+	Flags          []string `json:"flags"`
+}
+
+type pushAnswer struct {
+	ServerTime time.Time    `json:"server_time"`
+	Results    []pushResult `json:"results"`
+}
+
+// officerOnTerminal signs an officer of unit in on a new terminal and returns the session.
+func (e *env) officerOnTerminal(name, unit string) tokenPair {
+	e.t.Helper()
+	e.user(name, unit, "officer")
+	return e.deviceLogin(e.device("T-"+name, unit), name)
+}
+
+func trackMutation(seq int, lat float64) map[string]any {
+	return map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "seq": seq, "type": "track.points",
+		"payload": map[string]any{"patrol_id": "0193a7c0-0000-7000-8000-000000000001",
+			"points": []map[string]any{{"lon": 121.9, "lat": lat, "t": "2026-11-25T08:00:00Z"}}}}
+}
+
+// TestPushHTTP: a terminal pushes, repeats, sends bad items and batches over the limits.
+func TestPushHTTP(t *testing.T) {
+	e := newEnv(t)
+	tr := e.tree()
+	officer := e.officerOnTerminal("push.officer", tr.StationA1)
+	batch := map[string]any{"device_time": e.clock.Now(), "mutations": []any{trackMutation(1, 29.45), trackMutation(2, 95)}}
+	var first, again pushAnswer
+	e.must(200, "POST", "/v1/sync/push", batch, officer.AccessToken, &first)
+	if first.Results[0].Status != "applied" || first.Results[1].Status != "rejected" || first.Results[1].Code != "invalid_payload" {
+		t.Fatalf("first push: %+v", first.Results)
+	}
+	e.must(200, "POST", "/v1/sync/push", batch, officer.AccessToken, &again)
+	if again.Results[0].Status != "duplicate" || again.Results[0].OriginalStatus != "applied" ||
+		again.Results[1].OriginalStatus != "rejected" {
+		t.Fatalf("repeat: %+v", again.Results)
+	}
+
+	// The same batch gzipped is the same batch.
+	var zipped pushAnswer
+	plain, _ := json.Marshal(batch)
+	e.must(200, "POST", "/v1/sync/push", &rawBody{data: gzipBody(plain), encoding: "gzip"}, officer.AccessToken, &zipped)
+	if zipped.Results[0].Status != "duplicate" {
+		t.Fatalf("gzipped repeat: %+v", zipped.Results)
+	}
+
+	// The console cannot push: pushes come from terminals.
+	if r := e.do("POST", "/v1/sync/push", batch, e.admin); r.Status != 403 {
+		t.Fatalf("console push: %d", r.Status)
+	}
+
+	many := make([]any, 501)
+	for i := range many {
+		many[i] = trackMutation(i+3, 29.45)
+	}
+	big := strings.Repeat(" ", 4<<20) + `{"mutations":[]}`
+	for name, c := range map[string]struct {
+		body   any
+		status int
+		limit  string
+	}{
+		"501 mutations": {map[string]any{"mutations": many}, 422, "/max_mutations"},
+		"4 MiB body":    {big, 413, "/max_body_bytes"},
+	} {
+		r := e.do("POST", "/v1/sync/push", c.body, officer.AccessToken)
+		p := r.problem(t)
+		var limits struct {
+			Limits map[string]int `json:"limits"`
+		}
+		r.decode(t, &limits)
+		if r.Status != c.status || len(p.Errors) == 0 || p.Errors[0].Field != c.limit ||
+			limits.Limits["max_mutations"] != 500 || limits.Limits["max_body_bytes"] != 4<<20 {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+}
+
+// rawBody is a body sent as is, with a Content-Encoding.
+type rawBody struct {
+	data     []byte
+	encoding string
+}
+
+type pulled struct {
+	Changes []struct {
+		Collection string `json:"collection"`
+		ID         string `json:"id"`
+		Op         string `json:"op"`
+		Doc        *struct {
+			Name string `json:"name"`
+		} `json:"doc"`
+		Version int64 `json:"version"`
+	} `json:"changes"`
+	Cursor  string `json:"cursor"`
+	HasMore bool   `json:"has_more"`
+	Reset   bool   `json:"reset"`
+}
+
+// pullAll pulls in pages of limit from cursor and returns "op id" lines and the last cursor.
+func (e *env) pullAll(token, cursor string, limit int) ([]string, string) {
+	e.t.Helper()
+	var got []string
+	for {
+		var p pulled
+		e.must(200, "GET", fmt.Sprintf("/v1/sync/pull?limit=%d&cursor=%s", limit, cursor), nil, token, &p)
+		for _, c := range p.Changes {
+			got = append(got, c.Op+" "+c.ID)
+		}
+		cursor = p.Cursor
+		if !p.HasMore {
+			return got, cursor
+		}
+	}
+}
+
+// TestPullScope: a terminal pulls the org units of its scope only, then only what changed;
+// a unit moved out of its scope comes as a delete; a cursor of another scope resets.
+func TestPullScope(t *testing.T) {
+	e := newEnv(t)
+	tr := e.tree()
+	a1 := e.officerOnTerminal("pull.a1", tr.StationA1)
+	a2 := e.officerOnTerminal("pull.a2", tr.StationA2)
+
+	got, cursor := e.pullAll(a1.AccessToken, "", 1)
+	if want := []string{"upsert " + tr.StationA1, "upsert " + tr.BeatA1}; !slices.Equal(got, want) {
+		t.Fatalf("A1's first pull %v, want %v", got, want)
+	}
+	if got, _ := e.pullAll(a1.AccessToken, cursor, 10); len(got) != 0 {
+		t.Fatalf("nothing changed, yet pulled %v", got)
+	}
+
+	newBeat := e.unit("beat", "Beat A1-2", tr.StationA1)
+	e.unit("beat", "Beat A2-1", tr.StationA2) // not A1's business
+	got, cursor = e.pullAll(a1.AccessToken, cursor, 10)
+	if want := []string{"upsert " + newBeat}; !slices.Equal(got, want) {
+		t.Fatalf("A1 after a new beat: %v, want %v", got, want)
+	}
+
+	_, a2cursor := e.pullAll(a2.AccessToken, "", 10)
+	e.must(200, "PATCH", "/v1/org-units/"+tr.BeatA1, map[string]string{"parent_id": tr.StationA2}, e.admin, nil)
+	got, _ = e.pullAll(a1.AccessToken, cursor, 10)
+	if want := []string{"delete " + tr.BeatA1}; !slices.Equal(got, want) {
+		t.Fatalf("A1 after its beat moved away: %v, want %v", got, want)
+	}
+	got, _ = e.pullAll(a2.AccessToken, a2cursor, 10)
+	if want := []string{"upsert " + tr.BeatA1}; !slices.Equal(got, want) {
+		t.Fatalf("A2 after the beat moved in: %v, want %v", got, want)
+	}
+
+	var p pulled
+	e.must(200, "GET", "/v1/sync/pull?cursor="+cursor, nil, a2.AccessToken, &p)
+	if !p.Reset || len(p.Changes) == 0 {
+		t.Fatalf("A1's cursor used by A2: reset %v, %d changes", p.Reset, len(p.Changes))
+	}
+	for _, bad := range []string{"cursor=!!", "cursor=djE6eDp5", "limit=0"} {
+		if r := e.do("GET", "/v1/sync/pull?"+bad, nil, a1.AccessToken); r.Status != 400 {
+			t.Errorf("?%s: %d", bad, r.Status)
+		}
+	}
+}
