@@ -249,7 +249,7 @@ var scopeRoutes = map[string]scopeRoute{
 		return map[string]string{"name": fmt.Sprintf("T-scope-%d", n), "org_unit_id": id}
 	}},
 	"POST /v1/devices/:id/revoke": {target: freshDeviceTarget, write: true},
-	"GET /v1/sync/pull": {},
+	"GET /v1/sync/pull":           {},
 	"POST /v1/sync/push": {body: func(string, int) any {
 		return map[string]any{"mutations": []any{}}
 	}},
