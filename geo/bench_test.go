@@ -42,6 +42,16 @@ func BenchmarkCellAt(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpoints/s")
 	cellSink = sink
+	b.Logf("points: %d, checksum %.9f", len(pts), pointsChecksum(pts))
+}
+
+// pointsChecksum sums the coordinates in order, so bench.js can show it made the same points.
+func pointsChecksum(pts []orb.Point) float64 {
+	var s float64
+	for _, p := range pts {
+		s += p[0] + p[1]
+	}
+	return s
 }
 
 // patrolTrack is a drive of about km kilometres: a fix every 2 s at 12 m/s, turning a

@@ -5,7 +5,6 @@ import (
 	"math/bits"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/maptile"
 )
 
 // Zoom levels of cells.
@@ -19,9 +18,9 @@ const posBits = 2*MaxZoom + 1
 
 // A Cell is a Web Mercator tile (x, y, z) with z in 0..MaxZoom, packed in 64 bits so that
 // the numeric order of keys walks the tile quadtree depth first (Z-order, Morton order):
-// a tile's key comes right after those of the tiles before it at its level, and every
-// descendant of a tile, at any zoom, has a key inside the tile's Range. The layout follows
-// the S2 CellID:
+// at every zoom, keys sort tiles in Z-order, and the descendants of a tile, at any zoom,
+// are exactly the keys inside the tile's Range, one range scan. The layout follows the S2
+// CellID:
 //
 //	bits 63..61          0 (spare: keys are < 2^61, so they fit a signed int64 such as a
 //	                     BSON long, in the same order)
@@ -45,13 +44,27 @@ func CellAt(p orb.Point, z int) Cell {
 	return cellXY(uint32(t.X), uint32(t.Y), MaxZoom).Parent(z)
 }
 
-// CellFromTile returns the cell of tile t, or the zero Cell if t is not a valid tile at a
-// zoom up to MaxZoom.
-func CellFromTile(t maptile.Tile) Cell {
-	if t.Z > MaxZoom || !t.Valid() {
+// Tile is a Web Mercator tile: column X counted from 180°W, row Y from 85.0511°N, at
+// zoom Z (2^Z × 2^Z tiles). It converts to orb's maptile.Tile field by field.
+type Tile struct {
+	X, Y uint32
+	Z    int
+}
+
+// Valid reports whether t is a tile at a zoom from 0 to MaxZoom.
+func (t Tile) Valid() bool {
+	return t.Z >= 0 && t.Z <= MaxZoom && uint64(t.X) < 1<<t.Z && uint64(t.Y) < 1<<t.Z
+}
+
+// String formats t as "z/x/y".
+func (t Tile) String() string { return fmt.Sprintf("%d/%d/%d", t.Z, t.X, t.Y) }
+
+// CellFromTile returns the cell of tile t, or the zero Cell if t is not valid.
+func CellFromTile(t Tile) Cell {
+	if !t.Valid() {
 		return 0
 	}
-	return cellXY(t.X, t.Y, int(t.Z))
+	return cellXY(t.X, t.Y, t.Z)
 }
 
 func cellXY(x, y uint32, z int) Cell {
@@ -115,7 +128,7 @@ func (c Cell) Range() (lo, hi Cell) {
 
 // TileRange is the key range of tile t's descendants (see Cell.Range); both are zero if
 // t is not a valid tile.
-func TileRange(t maptile.Tile) (lo, hi Cell) {
+func TileRange(t Tile) (lo, hi Cell) {
 	c := CellFromTile(t)
 	if c == 0 {
 		return 0, 0
@@ -129,11 +142,11 @@ func (c Cell) Contains(d Cell) bool {
 	return lo <= d && d <= hi
 }
 
-// Tile returns the x, y, z of c as an orb maptile.
-func (c Cell) Tile() maptile.Tile {
+// Tile returns the x, y, z of c.
+func (c Cell) Tile() Tile {
 	z := c.Zoom()
 	digits := uint64(c) >> (posBits - 2*z)
-	return maptile.New(squeeze(digits), squeeze(digits>>1), maptile.Zoom(z))
+	return Tile{X: squeeze(digits), Y: squeeze(digits >> 1), Z: z}
 }
 
 // Bound is c's extent in lon/lat.
@@ -154,11 +167,10 @@ func (c Cell) Center() orb.Point {
 	return toLonLat(tilePt{float64(t.X) + 0.5, float64(t.Y) + 0.5}, c.Zoom())
 }
 
-// String formats c as "z/x/y", or "invalid" for an invalid key.
+// String formats c as "z/x/y", or "invalid(0x…)" for an invalid key.
 func (c Cell) String() string {
 	if !c.Valid() {
 		return fmt.Sprintf("invalid(%#x)", uint64(c))
 	}
-	t := c.Tile()
-	return fmt.Sprintf("%d/%d/%d", t.Z, t.X, t.Y)
+	return c.Tile().String()
 }

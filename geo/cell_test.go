@@ -15,25 +15,28 @@ func randomPoint(r *rand.Rand) orb.Point {
 	return orb.Point{-180 + r.Float64()*360, -85 + r.Float64()*170}
 }
 
+func fromMaptile(t maptile.Tile) Tile { return Tile{X: t.X, Y: t.Y, Z: int(t.Z)} }
+func toMaptile(t Tile) maptile.Tile   { return maptile.New(t.X, t.Y, maptile.Zoom(t.Z)) }
+
 func TestCellLayout(t *testing.T) {
 	cases := []struct {
 		name string
-		tile maptile.Tile
+		tile Tile
 		key  uint64
 	}{
-		{"world", maptile.New(0, 0, 0), 1 << 60},
-		{"NW quarter", maptile.New(0, 0, 1), 0b00_1 << 58},
-		{"NE quarter", maptile.New(1, 0, 1), 0b01_1 << 58},
-		{"SW quarter", maptile.New(0, 1, 1), 0b10_1 << 58},
-		{"SE quarter", maptile.New(1, 1, 1), 0b11_1 << 58},
-		{"SE of NE at zoom 2", maptile.New(3, 1, 2), 0b01_11_1 << 56},
-		{"doc example", maptile.New(219815, 108590, 18), 0x0f33_8899_7b00_0000},
-		{"last leaf", maptile.New(1<<30-1, 1<<30-1, 30), 1<<61 - 1},
+		{"world", Tile{0, 0, 0}, 1 << 60},
+		{"NW quarter", Tile{0, 0, 1}, 0b00_1 << 58},
+		{"NE quarter", Tile{1, 0, 1}, 0b01_1 << 58},
+		{"SW quarter", Tile{0, 1, 1}, 0b10_1 << 58},
+		{"SE quarter", Tile{1, 1, 1}, 0b11_1 << 58},
+		{"SE of NE at zoom 2", Tile{3, 1, 2}, 0b01_11_1 << 56},
+		{"doc example", Tile{219815, 108590, 18}, 0x0f33_8899_7b00_0000},
+		{"last leaf", Tile{1<<30 - 1, 1<<30 - 1, 30}, 1<<61 - 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := CellFromTile(tc.tile)
-			if uint64(c) != tc.key || c.Tile() != tc.tile || c.Zoom() != int(tc.tile.Z) || !c.Valid() {
+			if uint64(c) != tc.key || c.Tile() != tc.tile || c.Zoom() != tc.tile.Z || !c.Valid() {
 				t.Errorf("key %#x (tile %v, zoom %d), want %#x", uint64(c), c.Tile(), c.Zoom(), tc.key)
 			}
 		})
@@ -48,7 +51,7 @@ func TestCellAtMatchesMaptile(t *testing.T) {
 		p := randomPoint(r)
 		for z := 0; z <= MaxZoom; z++ {
 			c, want := CellAt(p, z), maptile.At(p, maptile.Zoom(z))
-			if c.Tile() != want {
+			if c.Tile() != fromMaptile(want) {
 				t.Fatalf("CellAt(%v, %d) = %v, want %v", p, z, c.Tile(), want)
 			}
 			if digits := uint64(c) >> (posBits - 2*z); z > 0 && digits != want.Quadkey() {
@@ -75,7 +78,7 @@ func TestCellAtEdges(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := CellAt(tc.p, 18)
-			if want := maptile.New(tc.x, tc.y, 18); !c.Valid() || c.Tile() != want {
+			if want := (Tile{tc.x, tc.y, 18}); !c.Valid() || c.Tile() != want {
 				t.Errorf("got %v, want %v", c, want)
 			}
 		})
@@ -90,9 +93,9 @@ func TestRangeNests(t *testing.T) {
 		all = append(all, maptile.ChildrenInZoomRange(maptile.New(0, 0, 0), z, z)...)
 	}
 	for _, outer := range all {
-		lo, hi := TileRange(outer)
+		lo, hi := TileRange(fromMaptile(outer))
 		for _, inner := range all {
-			c := CellFromTile(inner)
+			c := CellFromTile(fromMaptile(inner))
 			if in := lo <= c && c <= hi; in != outer.Contains(inner) {
 				t.Fatalf("tile %v, cell %v: in range %v", outer, inner, in)
 			}
@@ -105,10 +108,10 @@ func TestZOrder(t *testing.T) {
 	tiles := maptile.ChildrenInZoomRange(maptile.New(0, 0, 0), 2, 2)
 	cells := make([]Cell, len(tiles))
 	for i, tl := range tiles {
-		cells[i] = CellFromTile(tl)
+		cells[i] = CellFromTile(fromMaptile(tl))
 	}
 	slices.Sort(cells)
-	want := []maptile.Tile{
+	want := []Tile{
 		{X: 0, Y: 0, Z: 2}, {X: 1, Y: 0, Z: 2}, {X: 0, Y: 1, Z: 2}, {X: 1, Y: 1, Z: 2},
 		{X: 2, Y: 0, Z: 2}, {X: 3, Y: 0, Z: 2}, {X: 2, Y: 1, Z: 2}, {X: 3, Y: 1, Z: 2},
 	}
@@ -126,13 +129,13 @@ func TestParent(t *testing.T) {
 		z := r.IntN(MaxZoom + 1)
 		p := c.Parent(z)
 		want := c.Tile()
-		want.X, want.Y, want.Z = want.X>>(MaxZoom-z), want.Y>>(MaxZoom-z), maptile.Zoom(z)
+		want.X, want.Y, want.Z = want.X>>(MaxZoom-z), want.Y>>(MaxZoom-z), z
 		if p.Tile() != want || !p.Contains(c) || p.Zoom() != z {
 			t.Fatalf("%v.Parent(%d) = %v, want %v", c, z, p, want)
 		}
 	}
 	c := CellAt(orb.Point{121.87, 29.48}, 18)
-	if c.Parent(-3) != CellFromTile(maptile.New(0, 0, 0)) || c.Parent(25) != c {
+	if c.Parent(-3) != CellFromTile(Tile{0, 0, 0}) || c.Parent(25) != c {
 		t.Error("Parent should clamp the zoom and never refine")
 	}
 }
@@ -156,7 +159,7 @@ func TestCellValid(t *testing.T) {
 			}
 		})
 	}
-	if CellFromTile(maptile.New(4, 0, 2)) != 0 || CellFromTile(maptile.New(0, 0, 31)) != 0 {
+	if CellFromTile(Tile{4, 0, 2}) != 0 || CellFromTile(Tile{0, 0, 31}) != 0 {
 		t.Error("invalid tiles should give the zero cell")
 	}
 }
@@ -166,7 +169,7 @@ func TestCellGeometry(t *testing.T) {
 	for range 500 {
 		z := 1 + r.IntN(MaxZoom)
 		c := CellAt(randomPoint(r), z)
-		b, want := c.Bound(), c.Tile().Bound()
+		b, want := c.Bound(), toMaptile(c.Tile()).Bound()
 		if !float64Near(b.Min[0], want.Min[0], 1e-9) || !float64Near(b.Min[1], want.Min[1], 1e-9) ||
 			!float64Near(b.Max[0], want.Max[0], 1e-9) || !float64Near(b.Max[1], want.Max[1], 1e-9) {
 			t.Fatalf("%v: bound %v, maptile %v", c, b, want)

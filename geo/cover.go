@@ -42,7 +42,7 @@ type coverer struct {
 	cells  []Cell
 }
 
-func (cv *coverer) room(n int) bool { return len(cv.cells)+n <= 2*cv.max }
+func (cv *coverer) room(n int) bool { return len(cv.cells)+n-cv.max <= cv.max }
 
 func (cv *coverer) add(x, y int) { cv.cells = append(cv.cells, cellXY(uint32(x), uint32(y), cv.z)) }
 

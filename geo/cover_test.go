@@ -48,7 +48,7 @@ func bruteCover(mp orb.MultiPolygon, z int) []Cell {
 	for x := math.Floor(box.Min[0]); x <= box.Max[0]; x++ {
 		for y := math.Floor(box.Min[1]); y <= box.Max[1]; y++ {
 			if tileHit(polys, orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + 1, y + 1}}) {
-				cells = append(cells, CellFromTile(maptile.New(uint32(x), uint32(y), maptile.Zoom(z))))
+				cells = append(cells, CellFromTile(Tile{uint32(x), uint32(y), z}))
 			}
 		}
 	}
@@ -136,7 +136,7 @@ func orbDifference(mp orb.MultiPolygon, z int, ours []Cell) int {
 	}
 	n := len(set)
 	for _, c := range ours {
-		if set[c.Tile()] {
+		if set[toMaptile(c.Tile())] {
 			n--
 		} else {
 			n++

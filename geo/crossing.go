@@ -11,12 +11,17 @@ import (
 // ring, and its rank among the ring's non-degenerate edges (for adjacency).
 type edge struct {
 	a, b       orb.Point
+	box        orb.Bound
 	ring, from int
 	rank, of   int // rank among the ring's `of` non-degenerate edges
 }
 
-func (e edge) lo(axis int) float64 { return min(e.a[axis], e.b[axis]) }
-func (e edge) hi(axis int) float64 { return max(e.a[axis], e.b[axis]) }
+func newEdge(a, b orb.Point) edge {
+	return edge{a: a, b: b, box: orb.Bound{Min: orb.Point{min(a[0], b[0]), min(a[1], b[1])}, Max: orb.Point{max(a[0], b[0]), max(a[1], b[1])}}}
+}
+
+func (e edge) lo(axis int) float64 { return e.box.Min[axis] }
+func (e edge) hi(axis int) float64 { return e.box.Max[axis] }
 
 // polygonCrossing reports the first pair of edges of poly that cross or touch, other than
 // neighbours meeting at their shared vertex (which must not fold back over each other).
@@ -46,7 +51,9 @@ func polygonEdges(poly orb.Polygon) []edge {
 		start := len(edges)
 		for k := 0; k+1 < len(ring); k++ {
 			if ring[k] != ring[k+1] {
-				edges = append(edges, edge{a: ring[k], b: ring[k+1], ring: j, from: k, rank: len(edges) - start})
+				e := newEdge(ring[k], ring[k+1])
+				e.ring, e.from, e.rank = j, k, len(edges)-start
+				edges = append(edges, e)
 			}
 		}
 		for i := start; i < len(edges); i++ {
@@ -86,17 +93,13 @@ func crossingError(e, f edge, at []int) error {
 
 // edgesConflict reports whether two edges of a polygon share more than neighbours may.
 func edgesConflict(e, f edge) bool {
-	if !boxesOverlap(e, f) {
+	if !e.box.Intersects(f.box) {
 		return false
 	}
 	if v, p, q, ok := neighbours(e, f); ok {
 		return foldsBack(v, p, q)
 	}
 	return segmentsMeet(e.a, e.b, f.a, f.b)
-}
-
-func boxesOverlap(e, f edge) bool {
-	return e.lo(0) <= f.hi(0) && f.lo(0) <= e.hi(0) && e.lo(1) <= f.hi(1) && f.lo(1) <= e.hi(1)
 }
 
 // neighbours reports whether e and f follow each other in their ring, and if so returns

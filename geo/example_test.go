@@ -27,7 +27,7 @@ func ExampleCell_Range() {
 	fmt.Println(district.Tile())
 	// Output:
 	// true true
-	// {3434 1696 12}
+	// 12/3434/1696
 }
 
 func ExampleFromGCJ02() {

@@ -14,8 +14,8 @@ func Distance(a, b orb.Point) float64 { return orbgeo.DistanceHaversine(a, b) }
 func WithinRadius(p, centre orb.Point, r float64) bool { return Distance(p, centre) <= r }
 
 // DistanceToLine is the distance in metres from p to the nearest point of ls, measured in
-// a local equirectangular projection around p: within 0.1% of the geodesic figure at
-// patrol scales (up to tens of kilometres). It is +Inf for an empty line.
+// a local equirectangular projection around p: within 0.06% of the haversine figure up to
+// 10 km away, at latitudes up to 60°. It is +Inf for an empty line.
 func DistanceToLine(p orb.Point, ls orb.LineString) float64 {
 	pl := planeAt(p)
 	xy := pl.line(ls)

@@ -66,9 +66,9 @@ type FilterStats struct {
 	OutOfOrder int // earlier than the last kept fix (only without Sort)
 	DupTime    int // the same time as the last kept fix
 	Repeat     int // exactly the position of an earlier fix: a stale or cached report
-	Teleport   int // too far from the last kept fix for the time between them
+	Teleport   int // out of reach of the last kept fix, or a spike between two kept fixes
 
-	Reordered int // not a reject: fixes earlier than the fix before them in the input
+	Reordered int // not a reject: fixes that passed the first tests but came earlier than the one before them
 	Jumps     int // not a reject: runs of Confirm fixes kept after a teleport
 }
 
@@ -78,10 +78,13 @@ func (s FilterStats) Rejected() int {
 }
 
 // Filter returns the fixes worth keeping, in time order, and counts the rest by reason.
-// Each fix is judged by the first test it fails, in this order: invalid coordinates, no
-// time, accuracy; then, in time order, against the last kept fix: out of order, same time;
-// a position already seen (exact float equality: real GPS fixes do not repeat to the bit,
-// cached ones do); and speed (see FilterConfig.MaxSpeed and Confirm). fixes is not modified.
+// Each fix is judged by the first test it fails. Alone: invalid coordinates, no time,
+// accuracy. Then, in time order, against the last kept fix: out of order, same time; a
+// position already seen (exact float equality: real GPS fixes do not repeat to the bit,
+// cached ones do); and reach. A fix out of reach of the last kept fix (MaxSpeed, Jitter and
+// accuracy) is a teleport, unless it is within reach of the kept fix before that: then
+// the last kept fix was a spike, and it goes instead. Confirm consecutive teleports that
+// are within reach of each other are a real jump and are kept. fixes is not modified.
 func Filter(fixes []Fix, c FilterConfig) ([]Fix, FilterStats) {
 	st := FilterStats{In: len(fixes)}
 	cands := make([]Fix, 0, len(fixes))

@@ -57,7 +57,7 @@ func FuzzValidateArea(f *testing.F) {
 // FuzzParseGPX decodes GPX, seeded with the real files, and runs what follows a decode.
 func FuzzParseGPX(f *testing.F) {
 	for _, name := range []string{"cerknicko-jezero.gpx", "korita-zbevnica.gpx", "around-visnjan-with-car.gpx", "Mojstrovka.gpx"} {
-		f.Add(gpxHead(readFile(f, gpxDir+name), 25))
+		f.Add(gpxHead(readFile(f, gpxDir+name), 4))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tracks, err := ParseGPX(bytes.NewReader(data))
@@ -72,18 +72,23 @@ func FuzzParseGPX(f *testing.F) {
 	})
 }
 
-// gpxHead cuts a GPX file after its n-th track point and closes it: a small seed keeps
-// the fuzzer fast (it minimises every new input it finds).
+// gpxHead keeps the root element of a GPX file and its track points up to the n-th,
+// dropping metadata and waypoints: small seeds keep the fuzzer fast (it minimises every
+// new input it finds, which takes long on large ones).
 func gpxHead(doc []byte, n int) []byte {
-	end := 0
+	root := bytes.Index(doc, []byte("<gpx"))
+	rootEnd := root + bytes.IndexByte(doc[root:], '>') + 1
+	trk := bytes.Index(doc, []byte("<trk>"))
+	end := trk
 	for range n {
 		i := bytes.Index(doc[end:], []byte("</trkpt>"))
-		if i < 0 {
+		if root < 0 || trk < 0 || i < 0 {
 			return doc
 		}
 		end += i + len("</trkpt>")
 	}
-	return append(doc[:end:end], "</trkseg></trk></gpx>"...)
+	seed := append(doc[:rootEnd:rootEnd], doc[trk:end]...)
+	return append(seed, "</trkseg></trk></gpx>"...)
 }
 
 // FuzzFilterTrack decodes CSV, seeded with the noisy real tracks, and filters, rasterizes

@@ -24,7 +24,7 @@ type RasterConfig struct {
 var DefaultRaster = RasterConfig{Zoom: DefaultZoom, MaxGap: 2 * time.Minute, MaxStep: 500}
 
 // maxWalk bounds the cells of one walked step whatever the config (a 500 m step crosses
-// at most ~10 zoom-18 cells, ~40 000 at zoom 30).
+// about 10 zoom-18 cells, tens of thousands at zoom 30).
 const maxWalk = 1 << 16
 
 // maxMercatorLat is where Web Mercator tiles end.

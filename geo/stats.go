@@ -19,18 +19,13 @@ func Stats(fixes []Fix, minMoving float64) TrackStats {
 	var s TrackStats
 	var movingDist float64
 	for i := 1; i < len(fixes); i++ {
-		a, b := fixes[i-1], fixes[i]
-		d := Distance(a.Point, b.Point)
+		d, dt, timed := step(fixes[i-1], fixes[i])
 		s.Distance += d
-		dt := b.T.Sub(a.T)
-		if !a.Timed() || !b.Timed() || dt <= 0 {
-			continue
-		}
-		v := d / dt.Seconds()
-		s.MaxSpeed = max(s.MaxSpeed, v)
-		if v >= minMoving {
-			s.Moving += dt
-			movingDist += d
+		if v := d / dt.Seconds(); timed {
+			s.MaxSpeed = max(s.MaxSpeed, v)
+			if v >= minMoving {
+				s.Moving, movingDist = s.Moving+dt, movingDist+d
+			}
 		}
 	}
 	s.Duration = timedSpan(fixes)
@@ -38,6 +33,12 @@ func Stats(fixes []Fix, minMoving float64) TrackStats {
 		s.AvgSpeed = movingDist / s.Moving.Seconds()
 	}
 	return s
+}
+
+// step is the distance and time from a to b; timed is false without a positive time.
+func step(a, b Fix) (d float64, dt time.Duration, timed bool) {
+	dt = b.T.Sub(a.T)
+	return Distance(a.Point, b.Point), dt, a.Timed() && b.Timed() && dt > 0
 }
 
 // timedSpan is the time from the first timed fix to the last.

@@ -17,6 +17,7 @@ type Error struct {
 	Reason string
 }
 
+// Error formats e as "geo: <path>: <reason>".
 func (e *Error) Error() string { return "geo: " + e.Path + ": " + e.Reason }
 
 func errAt(path, format string, args ...any) *Error {
@@ -63,12 +64,12 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // validPositions checks each position of pts; at is the index path of pts itself.
 func validPositions(pts []orb.Point, at ...int) error {
-	for k, p := range pts {
+	return eachIn(pts, at, func(p orb.Point, at []int) error {
 		if reason := pointProblem(p); reason != "" {
-			return &Error{Path: pointer(append(at, k)...), Reason: reason}
+			return &Error{Path: pointer(at...), Reason: reason}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // ValidateArea checks an area (Polygon or MultiPolygon): at most maxVertices positions in
@@ -163,22 +164,28 @@ func collinear(r orb.Ring) bool {
 // maxVertices positions in all, finite in-range coordinates, and lines of at least two
 // positions that do not all coincide. Lines may cross themselves (patrols loop).
 func ValidateLine(g orb.Geometry, maxVertices int) error {
-	var lines []orb.LineString
-	var at func(i int) []int
-	switch g := g.(type) {
-	case orb.LineString:
-		lines, at = []orb.LineString{g}, func(int) []int { return nil }
-	case orb.MultiLineString:
-		if len(g) == 0 {
-			return errAt("/coordinates", "geometry is empty")
-		}
-		lines, at = g, func(i int) []int { return []int{i} }
-	case nil:
-		return errAt("", "geometry is empty")
-	default:
-		return errAt("/type", "must be LineString or MultiLineString, not %s", g.GeoJSONType())
+	lines, at, err := lineStrings(g)
+	if err != nil {
+		return err
 	}
 	return validLines(lines, at, maxVertices)
+}
+
+// lineStrings unpacks a line geometry; at(i) is the index path of line i.
+func lineStrings(g orb.Geometry) ([]orb.LineString, func(i int) []int, error) {
+	switch g := g.(type) {
+	case orb.LineString:
+		return []orb.LineString{g}, func(int) []int { return nil }, nil
+	case orb.MultiLineString:
+		if len(g) == 0 {
+			return nil, nil, errAt("/coordinates", "geometry is empty")
+		}
+		return g, func(i int) []int { return []int{i} }, nil
+	case nil:
+		return nil, nil, errAt("", "geometry is empty")
+	default:
+		return nil, nil, errAt("/type", "must be LineString or MultiLineString, not %s", g.GeoJSONType())
+	}
 }
 
 func validLines(lines []orb.LineString, at func(int) []int, max int) error {
