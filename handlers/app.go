@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/beatgrid/beatgrid"
 	"github.com/beatgrid/beatgrid/auth"
+	"github.com/beatgrid/beatgrid/patrol"
 	bgsync "github.com/beatgrid/beatgrid/sync"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -34,6 +36,8 @@ type Deps struct {
 	Auth    *auth.Service
 	Sync    *bgsync.Engine
 	Feed    *bgsync.Feed
+	Patrols *patrol.Service
+	Blobs   beatgrid.BlobStore
 	DB      Pinger
 	OpenAPI []byte
 }
@@ -60,6 +64,9 @@ func New(cfg Config, d Deps) *fiber.App {
 		JSONDecoder:           json.Unmarshal,
 	})
 	m := newMetrics()
+	if d.Sync != nil {
+		m.registerSync(d.Sync)
+	}
 	app.Use(withRequestID, observe(cfg.Logger, m), recover.New(), inflate(cfg.BodyLimit))
 	routes(app, d, m)
 	return app
@@ -112,4 +119,14 @@ func routes(app *fiber.App, d Deps, m *metrics) {
 	s := &syncHandlers{engine: d.Sync, feed: d.Feed, auth: d.Auth}
 	app.Post("/v1/sync/push", authed, s.push)
 	app.Get("/v1/sync/pull", authed, s.pull)
+
+	// HEAD before GET: Fiber's GET would answer HEAD too, but HEAD tells partial uploads apart.
+	b := &blobHandlers{store: d.Blobs}
+	app.Put("/v1/blobs/:sha256", authed, b.put)
+	app.Head("/v1/blobs/:sha256", authed, b.head)
+	app.Get("/v1/blobs/:sha256", authed, b.get)
+
+	pt := &patrolHandlers{svc: d.Patrols, auth: d.Auth}
+	app.Get("/v1/patrols", authed, pt.list)
+	app.Get("/v1/patrols/:id", authed, pt.get)
 }

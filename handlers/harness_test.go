@@ -16,6 +16,7 @@ import (
 	"github.com/beatgrid/beatgrid/auth"
 	"github.com/beatgrid/beatgrid/docs"
 	"github.com/beatgrid/beatgrid/handlers"
+	"github.com/beatgrid/beatgrid/patrol"
 	"github.com/beatgrid/beatgrid/store"
 	"github.com/beatgrid/beatgrid/store/storetest"
 	bgsync "github.com/beatgrid/beatgrid/sync"
@@ -68,12 +69,16 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	engine := bgsync.New(db, bgsync.NewRegistry(), bgsync.Config{Now: clk.Now, Logger: quiet})
+	reg := bgsync.NewRegistry()
+	patrols := patrol.New()
+	patrols.Register(reg)
+	engine := bgsync.New(db, reg, bgsync.Config{Now: clk.Now, Logger: quiet})
+	t.Cleanup(engine.Close)
 	if err := engine.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	app := handlers.New(handlers.Config{Logger: quiet},
-		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, DB: db, OpenAPI: docs.OpenAPI})
+		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
 	e := &env{t: t, app: app, svc: svc, sync: engine, db: db, clock: clk}
 	e.admin = e.login("admin", adminPassword).AccessToken
 	e.root = e.me(e.admin).Scope.ID
@@ -123,14 +128,23 @@ func (e *env) request(req *http.Request) *response {
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
-// do sends body (nil, a string of raw JSON, an encoded *rawBody, or a value to encode) with
-// token, if any.
+// mediaBody is a body that is not JSON (a photo's bytes), with its own headers.
+type mediaBody struct {
+	data   []byte
+	header map[string]string // Content-Type, Content-Range …
+}
+
+// do sends body (nil, a string of raw JSON, an encoded *rawBody, a *mediaBody, or a value to
+// encode) with token, if any.
 func (e *env) do(method, path string, body any, token string) *response {
 	e.t.Helper()
 	var r io.Reader
 	encoding := ""
+	var header map[string]string
 	switch b := body.(type) {
 	case nil:
+	case *mediaBody:
+		r, header = bytes.NewReader(b.data), b.header
 	case *rawBody:
 		r, encoding = bytes.NewReader(b.data), b.encoding
 	case string:
@@ -150,6 +164,9 @@ func (e *env) do(method, path string, body any, token string) *response {
 	}
 	if encoding != "" {
 		req.Header.Set("Content-Encoding", encoding)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	bgsync "github.com/beatgrid/beatgrid/sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -53,4 +56,21 @@ func (m *metrics) observePing(d time.Duration, err error) {
 	} else {
 		m.dbUp.Set(1)
 	}
+}
+
+// registerSync exports the sync engine's counters.
+func (m *metrics) registerSync(e *bgsync.Engine) {
+	st := e.Stats()
+	counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+	}
+	m.reg.MustRegister(
+		counter("beatgrid_sync_pushes_total", "Push requests answered.", &st.Pushes),
+		counter("beatgrid_sync_mutations_applied_total", "Mutations applied.", &st.Applied),
+		counter("beatgrid_sync_mutations_duplicate_total", "Mutations answered as duplicates.", &st.Duplicates),
+		counter("beatgrid_sync_mutations_rejected_total", "Mutations rejected.", &st.Rejected),
+		counter("beatgrid_sync_seq_gap_pushes_total", "Pushes that reported gaps in the device's sequence numbers.", &st.SeqGaps),
+		counter("beatgrid_sync_clock_skew_pushes_total", "Pushes from a device whose clock is off.", &st.ClockSkewed),
+		counter("beatgrid_sync_log_writes_total", "Group writes of the mutation log.", &st.GroupWrites),
+	)
 }

@@ -18,7 +18,8 @@ type Problem struct {
 	Status    int            `json:"status"`
 	Detail    string         `json:"detail,omitempty"`
 	Errors    []FieldProblem `json:"errors,omitempty"`
-	Limits    map[string]int `json:"limits,omitempty"` // for a batch over a limit: every limit, by name
+	Limits    map[string]int `json:"limits,omitempty"`   // for a batch over a limit: every limit, by name
+	Received  *int64         `json:"received,omitempty"` // for a blob chunk at the wrong offset: where to resume
 	RequestID string         `json:"request_id,omitempty"`
 }
 
@@ -104,6 +105,10 @@ func problemOf(err error) *Problem {
 	if errors.As(err, &be) && be.Field != "" {
 		p.Errors = []FieldProblem{{Field: be.Field, Reason: be.Message}}
 		p.Detail = "Invalid " + be.Field + ": " + be.Message + "."
+	}
+	var oe *offsetError
+	if errors.As(err, &oe) {
+		p.Received = &oe.received
 	}
 	return p
 }

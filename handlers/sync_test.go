@@ -62,6 +62,15 @@ func TestPushHTTP(t *testing.T) {
 		t.Fatalf("gzipped repeat: %+v", zipped.Results)
 	}
 
+	// The counters reach /metrics: one applied, one rejected, then three duplicates.
+	metrics := string(e.must(200, "GET", "/metrics", nil, "", nil).Body)
+	for _, line := range []string{"beatgrid_sync_mutations_applied_total 1", "beatgrid_sync_mutations_rejected_total 1",
+		"beatgrid_sync_mutations_duplicate_total 4", "beatgrid_sync_pushes_total 3"} {
+		if !strings.Contains(metrics, line+"\n") {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
+
 	// The console cannot push: pushes come from terminals.
 	if r := e.do("POST", "/v1/sync/push", batch, e.admin); r.Status != 403 {
 		t.Fatalf("console push: %d", r.Status)
@@ -174,5 +183,52 @@ func TestPullScope(t *testing.T) {
 		if r := e.do("GET", "/v1/sync/pull?"+bad, nil, a1.AccessToken); r.Status != 400 {
 			t.Errorf("?%s: %d", bad, r.Status)
 		}
+	}
+}
+
+// TestPatrolScope: a patrol pushed by an officer is seen by him and by the commanders of his
+// scope, not by another station's commander; its stats come from the facts, repeats or not.
+func TestPatrolScope(t *testing.T) {
+	e := newEnv(t)
+	tr := e.tree()
+	officer := e.officerOnTerminal("patrol.a1", tr.StationA1)
+	e.user("cmd.a1", tr.StationA1, "commander")
+	e.user("cmd.a2", tr.StationA2, "commander")
+	id := "0193a7c0-0000-7000-8000-000000000001"
+	start := map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "seq": 1, "type": "patrol.start",
+		"payload": map[string]any{"patrol_id": id, "mode": "foot", "t": "2026-11-25T07:59:00Z"}}
+	batch := map[string]any{"mutations": []any{start, trackMutation(2, 29.45), trackMutation(3, 29.46)}}
+	e.must(200, "POST", "/v1/sync/push", batch, officer.AccessToken, nil)
+	e.must(200, "POST", "/v1/sync/push", batch, officer.AccessToken, nil) // a repeat changes nothing
+
+	var p struct {
+		ID    string `json:"id"`
+		Mode  string `json:"mode"`
+		Stats struct {
+			Points    int     `json:"points"`
+			DistanceM float64 `json:"distance_m"`
+		} `json:"stats"`
+	}
+	for _, who := range []string{"officer", "cmd.a1"} {
+		token := officer.AccessToken
+		if who != "officer" {
+			token = e.login(who, who+"-password").AccessToken
+		}
+		e.must(200, "GET", "/v1/patrols/"+id, nil, token, &p)
+		// Both fixes share one time: the fold keeps both positions (distinct facts).
+		if p.Mode != "foot" || p.Stats.Points != 2 || p.Stats.DistanceM < 1100 || p.Stats.DistanceM > 1125 {
+			t.Fatalf("%s sees %+v", who, p)
+		}
+	}
+	other := e.login("cmd.a2", "cmd.a2-password").AccessToken
+	if r := e.do("GET", "/v1/patrols/"+id, nil, other); r.Status != 404 {
+		t.Fatalf("another station's commander: %d", r.Status)
+	}
+	var list struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	e.must(200, "GET", "/v1/patrols", nil, other, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("another station's commander lists %v", list.Items)
 	}
 }

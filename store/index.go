@@ -14,20 +14,21 @@ type index struct {
 	coll, name string
 	keys       bson.D
 	unique     bool
+	mongoOnly  bool // the embedded store never uses an index for a query, and pays for each on every write
 }
 
 // indexes lists the secondary indexes. The embedded store honours unique ones (they arbitrate
 // duplicates) but answers every query by a scan; MongoDB uses them all.
 var indexes = []index{
-	{collUsers, "username_unique", bson.D{{Key: "username", Value: 1}}, true},
-	{collUsers, "org_unit", bson.D{{Key: "org_unit_id", Value: 1}}, false},
-	{collDevices, "org_unit", bson.D{{Key: "org_unit_id", Value: 1}}, false},
-	{collOrgUnits, "parent", bson.D{{Key: "parent_id", Value: 1}}, false},
-	{collRefreshTokens, "expires", bson.D{{Key: "expires_at", Value: 1}}, false},
-	{collRefreshSpent, "expires", bson.D{{Key: "expires_at", Value: 1}}, false},
-	{collRevokedFamilies, "expires", bson.D{{Key: "expires_at", Value: 1}}, false},
-	{collMutations, "device_seq", bson.D{{Key: "device_id", Value: 1}, {Key: "seq", Value: 1}}, false},
-	{collMutations, "org_received", bson.D{{Key: "org_unit_id", Value: 1}, {Key: "received_at", Value: 1}}, false},
+	{collUsers, "username_unique", bson.D{{Key: "username", Value: 1}}, true, false},
+	{collUsers, "org_unit", bson.D{{Key: "org_unit_id", Value: 1}}, false, true},
+	{collDevices, "org_unit", bson.D{{Key: "org_unit_id", Value: 1}}, false, true},
+	{collOrgUnits, "parent", bson.D{{Key: "parent_id", Value: 1}}, false, true},
+	{collRefreshTokens, "expires", bson.D{{Key: "expires_at", Value: 1}}, false, true},
+	{collRefreshSpent, "expires", bson.D{{Key: "expires_at", Value: 1}}, false, true},
+	{collRevokedFamilies, "expires", bson.D{{Key: "expires_at", Value: 1}}, false, true},
+	{collMutations, "device_seq", bson.D{{Key: "device_id", Value: 1}, {Key: "seq", Value: 1}}, false, true},
+	{collMutations, "org_received", bson.D{{Key: "org_unit_id", Value: 1}, {Key: "received_at", Value: 1}}, false, true},
 }
 
 const codeNamespaceNotFound = 26
@@ -37,6 +38,9 @@ const codeNamespaceNotFound = 26
 func (db *DB) ensureIndexes(ctx context.Context) error {
 	have := map[string][]mongo.IndexSpecification{}
 	for _, ix := range indexes {
+		if ix.mongoOnly && db.embedded {
+			continue
+		}
 		specs, ok := have[ix.coll]
 		if !ok {
 			var err error

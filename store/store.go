@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"github.com/beatgrid/beatgrid"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -37,6 +38,7 @@ type DB struct {
 	embedded bool
 	stop     func() // stops the embedded server; nil otherwise
 	logger   *slog.Logger
+	blobs    beatgrid.BlobStore // files under DataDir/blobs when embedded, GridFS otherwise
 }
 
 // Open connects to the database of cfg, starting the embedded one if cfg.URI is empty, and
@@ -77,17 +79,38 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close(ctx)
 		return nil, err
 	}
+	if err := db.openBlobs(ctx, cfg.DataDir); err != nil {
+		db.Close(ctx)
+		return nil, err
+	}
 	return db, nil
+}
+
+// openBlobs puts blobs in files under the data directory beside the embedded store, in
+// GridFS on MongoDB (blobs.go).
+func (db *DB) openBlobs(ctx context.Context, dataDir string) error {
+	var err error
+	if db.embedded {
+		db.blobs, err = newFileBlobs(filepath.Join(dataDirOr(dataDir), "blobs"))
+	} else {
+		db.blobs, err = newGridBlobs(ctx, db.db, db.logger)
+	}
+	return err
+}
+
+// dataDirOr returns dir, or the default data directory if it is empty.
+func dataDirOr(dir string) string {
+	if dir == "" {
+		return "beatgrid-data"
+	}
+	return dir
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // startEmbedded runs FerretDB with its SQLite backend in dir and returns its URI.
 func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
-	if dir == "" {
-		dir = "beatgrid-data"
-	}
-	abs, err := filepath.Abs(filepath.Join(dir, "db"))
+	abs, err := filepath.Abs(filepath.Join(dataDirOr(dir), "db"))
 	if err != nil {
 		return "", nil, fmt.Errorf("store: data dir: %w", err)
 	}

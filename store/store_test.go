@@ -13,6 +13,7 @@ func TestConformance(t *testing.T) {
 			t.Parallel()
 			t.Run("identity", func(t *testing.T) { storetest.TestIdentityStore(t, storetest.Open(t, b)) })
 			t.Run("mutations", func(t *testing.T) { storetest.TestMutationStore(t, storetest.Open(t, b)) })
+			t.Run("blobs", func(t *testing.T) { storetest.TestBlobStore(t, storetest.Open(t, b)) })
 		})
 	}
 }

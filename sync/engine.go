@@ -24,6 +24,10 @@ type Config struct {
 	DedupeWindow time.Duration // mutation ids kept in memory (default 72 h); older repeats are found in the store
 	Now          func() time.Time
 	Logger       *slog.Logger
+
+	// AfterWrite, if set, runs after each write of the log, before any push is answered:
+	// crash tests kill the process there.
+	AfterWrite func()
 }
 
 func (c *Config) fill() {
@@ -54,18 +58,39 @@ type Engine struct {
 	mu      gosync.Mutex
 	devices map[string]*deviceLog
 
+	writes     chan *writeReq // to the one writer of the log (writer.go)
+	writerDone chan struct{}
+	closeOnce  gosync.Once
+
 	stats Stats
 }
 
 // Stats are the engine's counters, for metrics.
 type Stats struct {
-	Pushes, Applied, Duplicates, Rejected, SeqGaps, ClockSkewed atomic.Int64
+	Pushes, Applied, Duplicates, Rejected, SeqGaps, ClockSkewed, GroupWrites atomic.Int64
 }
 
-// New returns an engine; call Load before the first push.
+// New returns an engine; call Load before the first push, and Close when done.
 func New(st beatgrid.MutationStore, reg *Registry, cfg Config) *Engine {
 	cfg.fill()
-	return &Engine{cfg: cfg, store: st, reg: reg, devices: map[string]*deviceLog{}}
+	e := &Engine{cfg: cfg, store: st, reg: reg, devices: map[string]*deviceLog{}}
+	e.startWriter()
+	return e
+}
+
+// count adds the answers of one push, once it is answered.
+func (s *Stats) count(results []Result) {
+	s.Pushes.Add(1)
+	for _, r := range results {
+		switch r.Status {
+		case beatgrid.StatusApplied:
+			s.Applied.Add(1)
+		case beatgrid.StatusDuplicate:
+			s.Duplicates.Add(1)
+		default:
+			s.Rejected.Add(1)
+		}
+	}
 }
 
 // Stats returns the engine's counters.
@@ -178,7 +203,7 @@ func (e *Engine) Push(ctx context.Context, p *beatgrid.Principal, req *PushReque
 	if err != nil {
 		return nil, err
 	}
-	e.stats.Pushes.Add(1)
+	e.stats.count(results)
 	if b.skewed {
 		e.stats.ClockSkewed.Add(1)
 	}
@@ -202,30 +227,37 @@ type batch struct {
 // run decides each mutation, stores the new ones in one write, then answers.
 func (b *batch) run(ctx context.Context, d *deviceLog, in []Incoming) ([]Result, error) {
 	results := make([]Result, len(in))
-	var fresh []*beatgrid.Mutation
-	var freshAt []int
-	inBatch := map[string]*beatgrid.Mutation{}
+	var fresh, repeats []*beatgrid.Mutation
+	var freshAt, repeatAt []int
+	inBatch := map[string]bool{}
 	for i := range in {
-		m, res, err := b.decide(d, &in[i], inBatch)
-		if err != nil {
+		m, res, err := b.decide(d, &in[i])
+		switch {
+		case err != nil:
 			return nil, err // over a limit: refused whole, nothing stored
-		}
-		results[i] = res
-		if m != nil {
+		case m == nil:
+			results[i] = res
+		case inBatch[m.ID]:
+			// A repeat within the batch is answered after the store has decided which
+			// record holds the id (this server's, or one stored before by another).
+			repeats, repeatAt = append(repeats, m), append(repeatAt, i)
+		default:
 			fresh, freshAt = append(fresh, m), append(freshAt, i)
-			inBatch[m.ID] = m
+			inBatch[m.ID] = true
 		}
 	}
 	if err := b.store(ctx, d, fresh, freshAt, results); err != nil {
 		return nil, err
 	}
+	for k, m := range repeats {
+		results[repeatAt[k]] = b.repeat(d.seen[m.ID], m)
+	}
 	return results, nil
 }
 
 // decide answers one mutation from memory, or builds the record to store.
-func (b *batch) decide(d *deviceLog, in *Incoming, inBatch map[string]*beatgrid.Mutation) (*beatgrid.Mutation, Result, error) {
+func (b *batch) decide(d *deviceLog, in *Incoming) (*beatgrid.Mutation, Result, error) {
 	if _, err := uuid.Parse(in.ID); err != nil || len(in.ID) != 36 {
-		b.e.stats.Rejected.Add(1)
 		return nil, Result{ID: in.ID, Status: beatgrid.StatusRejected, Code: CodeInvalidPayload, Field: "/id",
 			Detail: "id must be a UUID (it is not stored)"}, nil
 	}
@@ -233,11 +265,7 @@ func (b *batch) decide(d *deviceLog, in *Incoming, inBatch map[string]*beatgrid.
 	if err != nil {
 		return nil, Result{}, err
 	}
-	prev := inBatch[m.ID]
-	if prev == nil {
-		prev = d.seen[m.ID]
-	}
-	if prev != nil {
+	if prev := d.seen[m.ID]; prev != nil {
 		return nil, b.repeat(prev, m), nil
 	}
 	return m, Result{}, nil
@@ -294,11 +322,9 @@ func asRejection(err error) *Rejection {
 // under the same id is refused.
 func (b *batch) repeat(prev, m *beatgrid.Mutation) Result {
 	if prev.Hash != m.Hash {
-		b.e.stats.Rejected.Add(1)
 		return Result{ID: m.ID, Status: beatgrid.StatusRejected, Code: CodeIDReused,
 			Detail: "this id was used before for another mutation; make a new id"}
 	}
-	b.e.stats.Duplicates.Add(1)
 	return Result{ID: m.ID, Status: beatgrid.StatusDuplicate, Code: prev.Code, Detail: prev.Detail,
 		Flags: prev.Flags, OriginalStatus: prev.Status}
 }
@@ -307,7 +333,7 @@ func (b *batch) repeat(prev, m *beatgrid.Mutation) Result {
 // applied ones and fills their results. Mutations the store already had (stored by another
 // server, or before a crash the memory forgot) are answered from the store.
 func (b *batch) store(ctx context.Context, d *deviceLog, fresh []*beatgrid.Mutation, at []int, results []Result) error {
-	dups, err := b.e.store.InsertMutations(ctx, fresh)
+	dups, err := b.e.write(fresh)
 	if err != nil {
 		return fmt.Errorf("sync: store mutations: %w", err)
 	}
@@ -333,11 +359,6 @@ func (b *batch) store(ctx context.Context, d *deviceLog, fresh []*beatgrid.Mutat
 }
 
 func (b *batch) answer(m *beatgrid.Mutation) Result {
-	if m.Status == beatgrid.StatusRejected {
-		b.e.stats.Rejected.Add(1)
-	} else {
-		b.e.stats.Applied.Add(1)
-	}
 	return Result{ID: m.ID, Status: m.Status, Code: m.Code, Detail: m.Detail, Flags: m.Flags}
 }
 

@@ -58,6 +58,7 @@ func engine(t testing.TB, db *store.DB, now func() time.Time) (*bgsync.Engine, *
 	reg.Fold("track.points", log.fold)
 	reg.Fold("patrol.start", log.fold)
 	e := bgsync.New(db, reg, bgsync.Config{Now: now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(e.Close)
 	if err := e.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +158,7 @@ func TestLostAnswer(t *testing.T) {
 	batch := route(3)
 	push(t, a, batch[:2]) // the answer never reached the terminal
 	other := bgsync.New(db, bgsync.NewRegistry(), bgsync.Config{Now: fixed(t0), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(other.Close)
 	// No Load: its memory knows nothing, so the store's unique key must catch the repeats.
 	res := push(t, other, batch)
 	got := []string{}

@@ -118,7 +118,7 @@ type Change struct {
 // reports whether the puller's scope covers an org unit. A record of the scope comes as an
 // upsert (or a delete once deleted); one that left the scope comes as a delete; a fresh
 // terminal (after 0) gets no deletes. It returns the cursor to pull from next and whether
-// more changes wait. It never passes a version still pending.
+// more changes wait. It never passes a version still pending, nor one never committed.
 func (f *Feed) Pull(in func(unit string) bool, after int64, limit int) ([]Change, int64, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -144,7 +144,10 @@ func (f *Feed) Pull(in func(unit string) bool, after int64, limit int) ([]Change
 			out = append(out, c)
 		}
 	}
-	return out, hw, false
+	// The cursor stops at the last committed version seen, not at the mark: versions above it
+	// that were reserved and aborted are not stored anywhere, and after a restart the feed
+	// hands their numbers out again; a cursor past them would skip those new changes.
+	return out, cursor, false
 }
 
 func changeFor(r *beatgrid.FeedRecord, in func(string) bool, after int64) (Change, bool) {

@@ -54,6 +54,20 @@ func TestFeedLateCommit(t *testing.T) {
 	if want := []string{"upsert c v4"}; !slices.Equal(got, want) || cursor != 4 {
 		t.Fatalf("after abort: %v to %d", got, cursor)
 	}
+	// A version aborted last is not stored: after a restart its number comes again, and the
+	// cursor must not have passed it.
+	f.Abort(f.Reserve()) // v5
+	if _, cursor = pullAll(f, scope("s1"), cursor, 10); cursor != 4 {
+		t.Fatalf("cursor %d passed an aborted version", cursor)
+	}
+	restarted := bgsync.NewFeed()
+	for _, r := range []*beatgrid.FeedRecord{rec(1, "a", "s1"), rec(2, "b", "s1"), rec(4, "c", "s1")} {
+		restarted.Load(r)
+	}
+	restarted.Commit(rec(restarted.Reserve(), "d", "s1")) // v5 again
+	if got, _ := pullAll(restarted, scope("s1"), cursor, 10); !slices.Equal(got, []string{"upsert d v5"}) {
+		t.Fatalf("after a restart: %v", got)
+	}
 }
 
 // TestFeedScope: a record is seen only within its scope; one that moves out of a scope

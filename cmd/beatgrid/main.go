@@ -1,6 +1,7 @@
 // Command beatgrid is the beatgrid server and its tools. With no subcommand it serves.
 //
 //	beatgrid [serve] [--addr ADDR] [--data DIR]   run the server (default :8080, ./beatgrid-data)
+//	beatgrid sim --server URL --devices N --duration D [--chaos]   simulated terminals
 //	beatgrid healthcheck [--url URL]              exit 0 if URL answers 200 (for containers)
 //
 // main only wires configuration, store, services and handlers together.
@@ -37,8 +38,10 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args)
 	case "healthcheck":
 		return healthcheck(ctx, args)
+	case "sim":
+		return simulate(ctx, args, os.Stdout, os.Stderr)
 	default:
-		return fmt.Errorf("unknown command %q (serve, healthcheck)", cmd)
+		return fmt.Errorf("unknown command %q (serve, sim, healthcheck)", cmd)
 	}
 }
 

@@ -12,12 +12,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/beatgrid/beatgrid/auth"
 	"github.com/beatgrid/beatgrid/docs"
 	"github.com/beatgrid/beatgrid/handlers"
+	"github.com/beatgrid/beatgrid/patrol"
 	"github.com/beatgrid/beatgrid/store"
 	bgsync "github.com/beatgrid/beatgrid/sync"
 )
@@ -39,6 +43,7 @@ type Config struct {
 	LogLevel      string        // BEATGRID_LOG_LEVEL: debug, info, warn, error
 	LogFormat     string        // BEATGRID_LOG_FORMAT: text, json
 	Reload        time.Duration // BEATGRID_IDENTITY_RELOAD: default 5s on MongoDB, off embedded
+	LoginIPBurst  int           // BEATGRID_LOGIN_IP_BURST: sign-ins from one IP at once (default 30)
 }
 
 // Main is the server program: ParseFlags, Run, Close (as in benbjohnson/wtf's cmd/wtfd).
@@ -47,12 +52,13 @@ type Main struct {
 	Stdout io.Writer
 	Logger *slog.Logger
 
-	DB   *store.DB
-	Auth *auth.Service
-	Sync *bgsync.Engine
-	Feed *bgsync.Feed
-	App  server
-	URL  string // where it listens, e.g. http://127.0.0.1:8080
+	DB      *store.DB
+	Auth    *auth.Service
+	Sync    *bgsync.Engine
+	Feed    *bgsync.Feed
+	Patrols *patrol.Service
+	App     server
+	URL     string // where it listens, e.g. http://127.0.0.1:8080
 
 	ln     net.Listener
 	served chan error
@@ -73,12 +79,20 @@ func NewMain() *Main {
 		LogLevel:      env("BEATGRID_LOG_LEVEL", "info"),
 		LogFormat:     env("BEATGRID_LOG_FORMAT", "text"),
 		Reload:        envDuration("BEATGRID_IDENTITY_RELOAD", 0),
+		LoginIPBurst:  envInt("BEATGRID_LOGIN_IP_BURST", 0),
 	}}
 }
 
 func env(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil && n > 0 {
+		return n
 	}
 	return def
 }
@@ -119,7 +133,8 @@ func (m *Main) Run(ctx context.Context) error {
 		reload = 5 * time.Second // other servers may share this database
 	}
 	m.Feed = bgsync.NewFeed()
-	m.Auth, err = auth.New(ctx, db, auth.Config{MasterKey: key, ReloadEvery: reload, Feed: m.Feed, Logger: m.Logger})
+	m.Auth, err = auth.New(ctx, db, auth.Config{MasterKey: key, ReloadEvery: reload, Feed: m.Feed,
+		IPBurst: m.Config.LoginIPBurst, Logger: m.Logger})
 	if err != nil {
 		return err
 	}
@@ -127,12 +142,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Sync = bgsync.New(db, bgsync.NewRegistry(), bgsync.Config{Logger: m.Logger})
+	reg := bgsync.NewRegistry()
+	m.Patrols = patrol.New()
+	m.Patrols.Register(reg)
+	m.Sync = bgsync.New(db, reg, bgsync.Config{Logger: m.Logger, AfterWrite: crashAfterWrites()})
 	if err := m.Sync.Load(ctx); err != nil {
 		return err
 	}
 	m.App = handlers.New(handlers.Config{Logger: m.Logger},
-		handlers.Deps{Auth: m.Auth, Sync: m.Sync, Feed: m.Feed, DB: db, OpenAPI: docs.OpenAPI})
+		handlers.Deps{Auth: m.Auth, Sync: m.Sync, Feed: m.Feed, Patrols: m.Patrols, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -237,6 +255,9 @@ func (m *Main) Close() error {
 		m.stopBg()
 		<-m.bgDone
 	}
+	if m.Sync != nil {
+		m.Sync.Close() // after the server drained: no push is waiting for it
+	}
 	if m.Auth != nil {
 		m.Auth.Close()
 	}
@@ -248,6 +269,22 @@ func (m *Main) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// crashAfterWrites returns, when BEATGRID_CRASH_AFTER_WRITES=N is set, a hook that kills
+// this process (SIGKILL) right after the N-th write of the mutation log and before its
+// answer: crash tests use it to prove a retry then gets "duplicate". Nil otherwise.
+func crashAfterWrites() func() {
+	n, err := strconv.Atoi(os.Getenv("BEATGRID_CRASH_AFTER_WRITES"))
+	if err != nil || n < 1 {
+		return nil
+	}
+	var writes atomic.Int64
+	return func() {
+		if writes.Add(1) == int64(n) {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
 }
 
 func displayAddr(a net.Addr) string {

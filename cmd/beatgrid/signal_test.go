@@ -23,10 +23,19 @@ func TestMain(m *testing.M) {
 // startChild runs `beatgrid serve` in a child process on a free port and returns it with the
 // URL it printed.
 func startChild(t *testing.T, dir string) (*exec.Cmd, string) {
+	return startChildAt(t, dir, "127.0.0.1:0")
+}
+
+// childAdminPassword is the first admin's password of child servers.
+const childAdminPassword = "child-admin-password"
+
+// startChildAt is startChild on addr, with extra environment variables.
+func startChildAt(t *testing.T, dir, addr string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--data", dir)
-	cmd.Env = append(os.Environ(), "BEATGRID_TEST_MAIN=1", "BEATGRID_ADMIN_PASSWORD=child-admin-password",
-		"BEATGRID_LOG_LEVEL=warn", "MONGODB_URI=", "BEATGRID_MASTER_KEY=")
+	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--data", dir)
+	cmd.Env = append(os.Environ(), "BEATGRID_TEST_MAIN=1", "BEATGRID_ADMIN_PASSWORD="+childAdminPassword,
+		"BEATGRID_LOG_LEVEL=warn", "MONGODB_URI=", "BEATGRID_MASTER_KEY=", "BEATGRID_LOGIN_IP_BURST=100000")
+	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

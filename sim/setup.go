@@ -1,0 +1,71 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+type tokens struct {
+	Access  string `json:"access_token"`
+	Refresh string `json:"refresh_token"`
+}
+
+// credentials of one simulated terminal and its officer.
+type credentials struct {
+	DeviceID, Secret, Username, Password string
+}
+
+// setup signs the admin in, creates a station for this run under the admin's unit, and an
+// officer and an enrolled terminal for each of n terminals.
+func setup(ctx context.Context, c *client, cfg *Config, n int) (station string, creds []credentials, err error) {
+	var admin tokens
+	login := map[string]string{"username": cfg.AdminUser, "password": cfg.AdminPassword}
+	if err := c.call(ctx, http.MethodPost, "/v1/auth/login", "", login, &admin); err != nil {
+		return "", nil, fmt.Errorf("sim: admin sign-in: %w", err)
+	}
+	var me struct {
+		Scope struct{ ID string } `json:"scope"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/v1/me", admin.Access, nil, &me); err != nil {
+		return "", nil, fmt.Errorf("sim: /v1/me: %w", err)
+	}
+	var st struct{ ID string }
+	unit := map[string]string{"kind": "station", "name": "Sim station " + cfg.RunID, "parent_id": me.Scope.ID}
+	if err := c.call(ctx, http.MethodPost, "/v1/org-units", admin.Access, unit, &st); err != nil {
+		return "", nil, fmt.Errorf("sim: create station: %w", err)
+	}
+	creds = make([]credentials, n)
+	for i := range creds {
+		if creds[i], err = enroll(ctx, c, admin.Access, st.ID, fmt.Sprintf("sim-%s-%03d", cfg.RunID, i)); err != nil {
+			return "", nil, err
+		}
+		cfg.progress("setup: %d/%d terminals enrolled", i+1, n)
+	}
+	return st.ID, creds, nil
+}
+
+// enroll creates an officer and a terminal of unit and enrolls the terminal.
+func enroll(ctx context.Context, c *client, admin, unit, name string) (credentials, error) {
+	cr := credentials{Username: name, Password: name + "-password"}
+	user := map[string]any{"username": name, "password": cr.Password, "roles": []string{"officer"}, "org_unit_id": unit}
+	if err := c.call(ctx, http.MethodPost, "/v1/users", admin, user, nil); err != nil {
+		return cr, fmt.Errorf("sim: create officer %s: %w", name, err)
+	}
+	var dev struct {
+		Code string `json:"enrollment_code"`
+	}
+	if err := c.call(ctx, http.MethodPost, "/v1/devices", admin, map[string]string{"name": name, "org_unit_id": unit}, &dev); err != nil {
+		return cr, fmt.Errorf("sim: create terminal %s: %w", name, err)
+	}
+	var enrolled struct {
+		DeviceID string `json:"device_id"`
+		Secret   string `json:"device_secret"`
+	}
+	body := map[string]string{"enrollment_code": dev.Code, "hardware_id": "sim-" + name}
+	if err := c.call(ctx, http.MethodPost, "/v1/devices/enroll", "", body, &enrolled); err != nil {
+		return cr, fmt.Errorf("sim: enroll %s: %w", name, err)
+	}
+	cr.DeviceID, cr.Secret = enrolled.DeviceID, enrolled.Secret
+	return cr, nil
+}
