@@ -121,7 +121,7 @@ func routes(app *fiber.App, d Deps, m *metrics) {
 	app.Get("/v1/sync/pull", authed, s.pull)
 
 	// HEAD before GET: Fiber's GET would answer HEAD too, but HEAD tells partial uploads apart.
-	b := &blobHandlers{store: d.Blobs}
+	b := &blobHandlers{store: d.Blobs, arrived: d.Sync.BlobArrived}
 	app.Put("/v1/blobs/:sha256", authed, b.put)
 	app.Head("/v1/blobs/:sha256", authed, b.head)
 	app.Get("/v1/blobs/:sha256", authed, b.get)

@@ -26,7 +26,8 @@ const (
 // cannot be guessed and only records that reference it carry it. Finer scope needs that
 // referencing record (an inspection, later), not the blob.
 type blobHandlers struct {
-	store beatgrid.BlobStore
+	store   beatgrid.BlobStore
+	arrived func(sha string) // tells sync a photo is complete
 }
 
 // blobJSON is where an upload stands.
@@ -73,6 +74,7 @@ func (h *blobHandlers) put(c *fiber.Ctx) error {
 	status := fiber.StatusAccepted
 	if info.Complete {
 		status = fiber.StatusOK
+		h.arrived(sha)
 	}
 	return c.Status(status).JSON(blobJSON{SHA256: info.SHA256, Size: info.Size, Received: info.Received, Complete: info.Complete})
 }

@@ -72,7 +72,7 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 	reg := bgsync.NewRegistry()
 	patrols := patrol.New()
 	patrols.Register(reg)
-	engine := bgsync.New(db, reg, bgsync.Config{Now: clk.Now, Logger: quiet})
+	engine := bgsync.New(db, reg, bgsync.Config{Now: clk.Now, Logger: quiet, Blobs: bgsync.NewBlobIndex()})
 	t.Cleanup(engine.Close)
 	if err := engine.Load(ctx); err != nil {
 		t.Fatal(err)

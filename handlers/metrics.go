@@ -72,5 +72,7 @@ func (m *metrics) registerSync(e *bgsync.Engine) {
 		counter("beatgrid_sync_seq_gap_pushes_total", "Pushes that reported gaps in the device's sequence numbers.", &st.SeqGaps),
 		counter("beatgrid_sync_clock_skew_pushes_total", "Pushes from a device whose clock is off.", &st.ClockSkewed),
 		counter("beatgrid_sync_log_writes_total", "Group writes of the mutation log.", &st.GroupWrites),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "beatgrid_sync_facts_pending_blobs",
+			Help: "Applied facts still waiting for a photo to arrive."}, func() float64 { _, f := e.PendingBlobs(); return float64(f) }),
 	)
 }

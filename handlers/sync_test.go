@@ -1,6 +1,9 @@
 package handlers_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -230,5 +233,46 @@ func TestPatrolScope(t *testing.T) {
 	e.must(200, "GET", "/v1/patrols", nil, other, &list)
 	if len(list.Items) != 0 {
 		t.Fatalf("another station's commander lists %v", list.Items)
+	}
+}
+
+// TestPendingBlobs: an inspection pushed before its photo is applied and pending; the
+// upload of the photo ends the wait.
+func TestPendingBlobs(t *testing.T) {
+	e := newEnv(t)
+	tr := e.tree()
+	officer := e.officerOnTerminal("photo.officer", tr.StationA1)
+	photo := bytes.Repeat([]byte("not really a jpeg "), 100)
+	sum := sha256.Sum256(photo)
+	sha := hex.EncodeToString(sum[:])
+	inspection := map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "seq": 1, "type": "inspection.submit",
+		"payload": map[string]any{"inspection_id": uuid.Must(uuid.NewV7()).String(), "venue_id": "venue-1",
+			"checklist_id": "small-shop", "checklist_version": 1, "answers": []map[string]any{{"item": "extinguisher", "value": true}},
+			"photos": []string{sha}, "lon": 121.9, "lat": 29.45, "t": "2026-11-25T08:00:00Z"}}
+	var ans struct {
+		Results []struct {
+			Status       string   `json:"status"`
+			PendingBlobs []string `json:"pending_blobs"`
+		} `json:"results"`
+	}
+	e.must(200, "POST", "/v1/sync/push", map[string]any{"mutations": []any{inspection}}, officer.AccessToken, &ans)
+	if ans.Results[0].Status != "applied" || !slices.Equal(ans.Results[0].PendingBlobs, []string{sha}) {
+		t.Fatalf("inspection before its photo: %+v", ans.Results)
+	}
+	pending := func() string {
+		for _, line := range strings.Split(string(e.must(200, "GET", "/metrics", nil, "", nil).Body), "\n") {
+			if strings.HasPrefix(line, "beatgrid_sync_facts_pending_blobs ") {
+				return line
+			}
+		}
+		return ""
+	}
+	if got := pending(); got != "beatgrid_sync_facts_pending_blobs 1" {
+		t.Fatalf("before the upload: %q", got)
+	}
+	e.must(200, "PUT", "/v1/blobs/"+sha, &mediaBody{data: photo, header: map[string]string{"Content-Type": "image/jpeg"}},
+		officer.AccessToken, nil)
+	if got := pending(); got != "beatgrid_sync_facts_pending_blobs 0" {
+		t.Fatalf("after the upload: %q", got)
 	}
 }

@@ -28,6 +28,9 @@ type Config struct {
 	// AfterWrite, if set, runs after each write of the log, before any push is answered:
 	// crash tests kill the process there.
 	AfterWrite func()
+
+	// Blobs, if set, tracks the photos that applied facts name and that have not arrived.
+	Blobs *BlobIndex
 }
 
 func (c *Config) fill() {
@@ -93,6 +96,21 @@ func (s *Stats) count(results []Result) {
 	}
 }
 
+// BlobArrived tells the engine a photo is complete (facts waiting for it are pending no more).
+func (e *Engine) BlobArrived(sha string) {
+	if e.cfg.Blobs != nil {
+		e.cfg.Blobs.Arrived(sha)
+	}
+}
+
+// PendingBlobs returns how many photos are awaited, and by how many facts.
+func (e *Engine) PendingBlobs() (photos, facts int) {
+	if e.cfg.Blobs == nil {
+		return 0, 0
+	}
+	return e.cfg.Blobs.Pending()
+}
+
 // Stats returns the engine's counters.
 func (e *Engine) Stats() *Stats { return &e.stats }
 
@@ -105,6 +123,7 @@ func (e *Engine) Load(ctx context.Context) error {
 		d := e.device(m.DeviceID)
 		d.record(m, m.ReceivedAt.After(horizon))
 		e.reg.apply(m)
+		e.cfg.Blobs.track(m)
 		n++
 		return nil
 	})
@@ -159,6 +178,9 @@ type Result struct {
 	Flags  []string `json:"flags,omitempty"`
 	// OriginalStatus is, for a duplicate, what the mutation got the first time.
 	OriginalStatus string `json:"original_status,omitempty"`
+	// PendingBlobs are the photos an applied fact names that have not arrived yet: the fact
+	// is pending until they are uploaded.
+	PendingBlobs []string `json:"pending_blobs,omitempty"`
 }
 
 // LimitError refuses a batch whole: it is over a limit, named with its value.
@@ -354,6 +376,7 @@ func (b *batch) store(ctx context.Context, d *deviceLog, fresh []*beatgrid.Mutat
 		d.record(m, true)
 		b.e.reg.apply(m)
 		results[at[i]] = b.answer(m)
+		results[at[i]].PendingBlobs = b.e.cfg.Blobs.track(m)
 	}
 	return nil
 }

@@ -145,7 +145,11 @@ func (m *Main) Run(ctx context.Context) error {
 	reg := bgsync.NewRegistry()
 	m.Patrols = patrol.New()
 	m.Patrols.Register(reg)
-	m.Sync = bgsync.New(db, reg, bgsync.Config{Logger: m.Logger, AfterWrite: crashAfterWrites()})
+	blobs := bgsync.NewBlobIndex()
+	if err := blobs.Load(ctx, db); err != nil {
+		return err
+	}
+	m.Sync = bgsync.New(db, reg, bgsync.Config{Logger: m.Logger, AfterWrite: crashAfterWrites(), Blobs: blobs})
 	if err := m.Sync.Load(ctx); err != nil {
 		return err
 	}
