@@ -36,6 +36,7 @@ type Config struct {
 	FixEvery      time.Duration
 	OfflineChance float64 // per sync round: chance to go offline …
 	OfflineRounds int     // … for up to this many rounds
+	InspectEvery  int     // an inspection with a photo every this many mutations (0: none)
 
 	// Chaos puts a fault-injecting proxy between terminals and server, and makes clients
 	// send some pushes twice at once.
@@ -87,8 +88,8 @@ func (c *Config) progress(format string, args ...any) {
 
 // counters are shared by all terminals.
 type counters struct {
-	recorded, fixes, pushes, errors, applied, duplicates, rejected atomic.Int64
-	retries                                                        atomic.Int64
+	recorded, fixes, pushes, errors, applied, duplicates, rejected, photos atomic.Int64
+	retries                                                                atomic.Int64
 
 	mu      gosync.Mutex
 	latency []time.Duration
@@ -116,6 +117,7 @@ type Report struct {
 	Terminals  int
 	Recorded   int64 // mutations recorded by all terminals
 	Fixes      int64
+	Photos     int64 // uploaded
 	Pushes     int64 // push requests sent (duplicates included)
 	Retries    int64
 	Errors     int64 // sync rounds that failed and were retried later
@@ -224,7 +226,7 @@ func reportProgress(cfg *Config, s *counters, start time.Time) (stop func()) {
 func report(s *counters, terms []*terminal, elapsed time.Duration) *Report {
 	r := &Report{Terminals: len(terms), Recorded: s.recorded.Load(), Fixes: s.fixes.Load(), Pushes: s.pushes.Load(),
 		Retries: s.retries.Load(), Errors: s.errors.Load(), Applied: s.applied.Load(), Duplicates: s.duplicates.Load(),
-		Rejected: s.rejected.Load(), Elapsed: elapsed}
+		Rejected: s.rejected.Load(), Photos: s.photos.Load(), Elapsed: elapsed}
 	lat := slices.Clone(s.latency)
 	slices.Sort(lat)
 	if len(lat) > 0 {

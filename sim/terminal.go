@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -42,6 +43,7 @@ type terminal struct {
 	seq      int64
 	recorded []Mutation
 	queue    []Mutation // recorded, not yet acknowledged
+	photos   []photo    // taken, not yet uploaded
 	offline  int        // sync rounds still to skip
 
 	cursor  string
@@ -74,9 +76,12 @@ func (t *terminal) signIn(ctx context.Context) error {
 	return err
 }
 
-// record adds the next mutation: a patrol start, a batch of fixes, or a patrol end.
+// record adds the next mutation: a patrol start, a batch of fixes, an inspection with a
+// photo (every InspectEvery mutations), or a patrol end.
 func (t *terminal) record() {
 	switch {
+	case t.cfg.InspectEvery > 0 && t.patrol != "" && len(t.recorded)%t.cfg.InspectEvery == 0:
+		t.inspect()
 	case t.patrol == "":
 		t.patrol = uuid.Must(uuid.NewV7()).String()
 		t.add("patrol.start", t.fixes[t.next%len(t.fixes)].T, map[string]any{"patrol_id": t.patrol, "mode": "foot",
@@ -96,6 +101,17 @@ func (t *terminal) record() {
 		t.add("track.points", pts[0]["t"].(time.Time), map[string]any{"patrol_id": t.patrol, "points": pts})
 		t.inPatrol++
 	}
+}
+
+// inspect records an inspection of a venue where the terminal stands, with one photo.
+func (t *terminal) inspect() {
+	f := t.fixes[t.next%len(t.fixes)]
+	p := t.takePhoto()
+	t.photos = append(t.photos, p)
+	t.add("inspection.submit", f.T, map[string]any{"inspection_id": uuid.Must(uuid.NewV7()).String(),
+		"venue_id": fmt.Sprintf("venue-%d", t.rng.IntN(50)), "checklist_id": "small-shop", "checklist_version": 1,
+		"answers": []map[string]any{{"item": "fire_extinguisher", "value": t.rng.IntN(4) > 0}, {"item": "exits_clear", "value": true}},
+		"photos":  []string{p.sha}, "lon": f.Point[0], "lat": f.Point[1], "t": f.T})
 }
 
 func (t *terminal) add(typ string, at time.Time, payload any) {
@@ -122,9 +138,9 @@ func (t *terminal) maybeSync(ctx context.Context) {
 	}
 }
 
-// drain syncs until everything recorded is acknowledged.
+// drain syncs until everything recorded is acknowledged and uploaded.
 func (t *terminal) drain(ctx context.Context) error {
-	for len(t.queue) > 0 {
+	for len(t.queue) > 0 || len(t.photos) > 0 {
 		if err := t.sync(ctx); err != nil {
 			return err
 		}
@@ -132,13 +148,16 @@ func (t *terminal) drain(ctx context.Context) error {
 	return t.pull(ctx)
 }
 
-// sync pushes the queue in batches, then pulls.
+// sync pushes the queue in batches, uploads the photos, then pulls.
 func (t *terminal) sync(ctx context.Context) error {
 	for len(t.queue) > 0 {
 		n := min(len(t.queue), t.cfg.PushBatch)
 		if err := t.push(ctx, t.queue[:n]); err != nil {
 			return err
 		}
+	}
+	if err := t.uploadPhotos(ctx); err != nil {
+		return err
 	}
 	return t.pull(ctx)
 }

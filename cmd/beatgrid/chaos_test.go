@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestChaos(t *testing.T) {
 	server, url := startChildAt(t, dir, addr)
 	stations := make(chan string, 1)
 	cfg := sim.Config{Server: url, AdminPassword: childAdminPassword, Devices: 20, Mutations: 500, BatchPoints: 5,
-		PatrolBatches: 40, PushBatch: 25, OfflineChance: 0.2, Chaos: true, Seed: 42, Duration: 4 * time.Minute,
+		PatrolBatches: 40, PushBatch: 25, OfflineChance: 0.2, InspectEvery: 20, Chaos: true, Seed: 42, Duration: 4 * time.Minute,
 		Ready: func(s string) { stations <- s }}
 	type result struct {
 		rep *sim.Report
@@ -88,6 +89,17 @@ func TestChaos(t *testing.T) {
 		t.Errorf("%d replicas differ from a full pull; %d mutations rejected", r.rep.ReplicaMismatches, r.rep.Rejected)
 	}
 	served := patrolsOf(t, url)
+	inspections := 0
+	for _, d := range r.rep.Devices {
+		for _, m := range d.Recorded {
+			if m.Type == "inspection.submit" {
+				inspections++
+			}
+		}
+	}
+	if m := metric(t, url, "beatgrid_sync_facts_pending_blobs"); m != "0" || r.rep.Photos != int64(inspections) || inspections == 0 {
+		t.Errorf("%d inspections, %d photos uploaded, %s facts still wait for one", inspections, r.rep.Photos, m)
+	}
 	stop(t, server, syscall.SIGTERM)
 
 	checkExactlyOnce(t, dir, r.rep)
@@ -278,4 +290,20 @@ func signInAs(t *testing.T, url string, d sim.DeviceReport) string {
 	client{t, url}.must(200, "POST", "/v1/auth/device-login", "", map[string]string{"device_id": d.DeviceID,
 		"device_secret": d.DeviceSecret, "username": d.Username, "password": d.Password}, &tok)
 	return tok.Access
+}
+
+// metric reads one value from a server's /metrics.
+func metric(t *testing.T, url, name string) string {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
 }

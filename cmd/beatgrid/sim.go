@@ -25,6 +25,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Mutations, "mutations", 200, "mutations each terminal records")
 	fs.IntVar(&cfg.BatchPoints, "points", 20, "GPS fixes per track.points mutation")
 	fs.IntVar(&cfg.PushBatch, "batch", 50, "mutations per push")
+	fs.IntVar(&cfg.InspectEvery, "inspect-every", 25, "an inspection with a photo every this many mutations (0: none)")
 	fs.BoolVar(&cfg.Chaos, "chaos", false, "put a fault-injecting proxy in between, and duplicate pushes")
 	fs.StringVar(&cfg.AdminUser, "admin-user", "admin", "admin who creates the terminals")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", os.Getenv("BEATGRID_ADMIN_PASSWORD"), "its password (env BEATGRID_ADMIN_PASSWORD)")
@@ -90,6 +91,7 @@ func printReport(w io.Writer, r *sim.Report) {
 		{"elapsed", r.Elapsed.Round(time.Millisecond).String()},
 		{"mutations recorded", fmt.Sprint(r.Recorded)},
 		{"GPS fixes", fmt.Sprintf("%d (%.0f/s)", r.Fixes, float64(r.Fixes)/secs)},
+		{"photos uploaded", fmt.Sprint(r.Photos)},
 		{"push requests", fmt.Sprintf("%d (%.1f/s)", r.Pushes, float64(r.Pushes)/secs)},
 		{"retries", fmt.Sprint(r.Retries)},
 		{"answers", fmt.Sprintf("applied %d, duplicate %d, rejected %d", r.Applied, r.Duplicates, r.Rejected)},
