@@ -26,8 +26,13 @@ type Mutation struct {
 	UserID     string
 	OrgUnitID  string // the signed-in user's unit: the fact's scope
 
-	Hash string // sha256 of the canonical fact: tells a repeat from an id reused
+	Hash string // sha256 of the canonical fact (of the payload as sent, for a rejection): tells a repeat from an id reused
 	Fact []byte // canonical encoding of the payload, as the type's handler made it
+
+	// SentHash is the sha256 of the payload as sent (white space aside). Not stored: a repeat
+	// of a rejection is recognised by it, since whether a payload passes can change (a time
+	// too far ahead passes a day later) and with it the canonical fact.
+	SentHash string
 
 	Status string
 	Code   string // machine code of a rejection

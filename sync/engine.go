@@ -323,10 +323,11 @@ func (b *batch) build(in *Incoming) (*beatgrid.Mutation, error) {
 			}
 		}
 	}
+	m.SentHash = hashOf(in.Type, compact(in.Payload))
 	if rej != nil {
 		m.Status, m.Code, m.Detail = beatgrid.StatusRejected, rej.Code, rej.Field+": "+rej.Detail
 		m.Fact = nil
-		m.Hash = hashOf(in.Type, compact(in.Payload))
+		m.Hash = m.SentHash
 	} else {
 		m.Hash = hashOf(in.Type, m.Fact)
 	}
@@ -343,7 +344,11 @@ func asRejection(err error) *Rejection {
 // repeat answers a mutation whose id was seen: the same fact is a duplicate, another fact
 // under the same id is refused.
 func (b *batch) repeat(prev, m *beatgrid.Mutation) Result {
-	if prev.Hash != m.Hash {
+	same := prev.Hash == m.Hash
+	if prev.Status == beatgrid.StatusRejected {
+		same = prev.Hash == m.SentHash // a rejection is stored under the payload as sent
+	}
+	if !same {
 		return Result{ID: m.ID, Status: beatgrid.StatusRejected, Code: CodeIDReused,
 			Detail: "this id was used before for another mutation; make a new id"}
 	}
