@@ -1,11 +1,15 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/beatgrid/beatgrid"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -57,3 +61,47 @@ func CheckPassword(hash, password string) bool {
 // dummyHash is checked against when a username is unknown, so that a miss costs as much time
 // as a wrong password and timing does not tell which usernames exist.
 var dummyHash, _ = HashPassword("beatgrid-dummy-password")
+
+// hashSlots bounds the argon2id computations running at once: each takes 19 MiB and ~20 ms of
+// a core, and a storm of sign-ins (a whole shift starting, clients retrying) would otherwise
+// run the server out of memory. Waiting for a slot is bounded too.
+type hashSlots struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+func newHashSlots(n int, wait time.Duration) *hashSlots {
+	return &hashSlots{slots: make(chan struct{}, n), wait: wait}
+}
+
+var errBusy = beatgrid.Errorf(beatgrid.EUNAVAILABLE, "Too many sign-ins at once; try again in a moment.")
+
+// do runs f in a slot, or returns errBusy if none frees up in time.
+func (h *hashSlots) do(ctx context.Context, f func()) error {
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+		f()
+		return nil
+	case <-t.C:
+		return errBusy
+	case <-ctx.Done():
+		return errBusy
+	}
+}
+
+// check runs CheckPassword in a slot.
+func (h *hashSlots) check(ctx context.Context, hash, password string) (ok bool, err error) {
+	err = h.do(ctx, func() { ok = CheckPassword(hash, password) })
+	return ok, err
+}
+
+// hash runs HashPassword in a slot.
+func (h *hashSlots) hash(ctx context.Context, password string) (hash string, err error) {
+	if e := h.do(ctx, func() { hash, err = HashPassword(password) }); e != nil {
+		return "", e
+	}
+	return hash, err
+}

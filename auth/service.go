@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -117,6 +118,8 @@ type Service struct {
 	mu    sync.RWMutex // guards state; held only while reading or swapping pointers
 	state *state
 
+	hashing *hashSlots // argon2id runs, bounded
+
 	failMu   sync.Mutex
 	failures map[string]int // failed sign-ins in a row, by user id
 
@@ -176,7 +179,8 @@ func New(ctx context.Context, st beatgrid.IdentityStore, cfg Config) (*Service, 
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, keys: keys, failures: map[string]int{}, verified: newTokenCache(1 << 16),
-		byIP: newLimiter(cfg.IPBurst, cfg.IPEvery), byUser: newLimiter(cfg.UserBurst, cfg.UserEvery),
+		hashing: newHashSlots(runtime.NumCPU(), 5*time.Second),
+		byIP:    newLimiter(cfg.IPBurst, cfg.IPEvery), byUser: newLimiter(cfg.UserBurst, cfg.UserEvery),
 		enrollByIP: newLimiter(cfg.IPBurst, cfg.IPEvery)}
 	if err := s.reload(ctx); err != nil {
 		return nil, err

@@ -54,10 +54,15 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 	var u *beatgrid.User
 	s.read(func(st *state) { u = st.byUsername[username] })
 	if u == nil {
-		CheckPassword(dummyHash, password) // same cost as a real check
+		if _, err := s.hashing.check(ctx, dummyHash, password); err != nil { // same cost as a real check
+			return nil, err
+		}
 		return nil, errBadCredentials
 	}
-	ok := CheckPassword(u.PasswordHash, password)
+	ok, err := s.hashing.check(ctx, u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now()
 	if now.Before(u.LockedUntil) || u.Disabled {
 		return nil, errBadCredentials
@@ -117,7 +122,9 @@ func (s *Service) DeviceLogin(ctx context.Context, ip, deviceID, deviceSecret, u
 	var d *beatgrid.Device
 	s.read(func(st *state) { d = st.devices[deviceID] })
 	if d == nil || d.Status() != beatgrid.DeviceActive || !secretMatches(deviceSecret, d.SecretHash) {
-		CheckPassword(dummyHash, password)
+		if _, err := s.hashing.check(ctx, dummyHash, password); err != nil {
+			return nil, err
+		}
 		return nil, errBadCredentials
 	}
 	u, err := s.checkPassword(ctx, username, password)
@@ -301,7 +308,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (bool, strin
 			return false, "", fmt.Errorf("auth: first org unit: %w", err)
 		}
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashing.hash(ctx, password)
 	if err != nil {
 		return false, "", err
 	}

@@ -115,7 +115,7 @@ func (s *Service) CreateUser(ctx context.Context, p *beatgrid.Principal, in User
 	if _, err := s.OrgUnit(p, in.OrgUnitID); err != nil {
 		return nil, beatgrid.FieldErrorf("/org_unit_id", "no such org unit in your scope")
 	}
-	hash, err := HashPassword(in.Password)
+	hash, err := s.hashing.hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *beatgrid.Principal, id stri
 	var hash string
 	if patch.Password != nil {
 		var err error
-		if hash, err = HashPassword(*patch.Password); err != nil {
+		if hash, err = s.hashing.hash(ctx, *patch.Password); err != nil {
 			return nil, err
 		}
 	}

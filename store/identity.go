@@ -226,6 +226,7 @@ func (db *DB) all(ctx context.Context, coll string, filter bson.D, out any) erro
 // put inserts doc when version is 1 and otherwise replaces the stored document of version-1.
 // The embedded store does not make the replace atomic; callers keep one writer per record.
 func (db *DB) put(ctx context.Context, coll, id string, version int64, doc any) error {
+	defer db.writing()()
 	if version < 1 {
 		return fmt.Errorf("store: put %s %s: version %d < 1", coll, id, version)
 	}
@@ -272,6 +273,7 @@ func (db *DB) PutDevice(ctx context.Context, d *beatgrid.Device) error {
 
 // InsertRefreshToken stores t.
 func (db *DB) InsertRefreshToken(ctx context.Context, t *beatgrid.RefreshToken) error {
+	defer db.writing()()
 	_, err := db.coll(collRefreshTokens).InsertOne(ctx, &refreshTokenDoc{ID: t.ID, Family: t.Family,
 		UserID: t.UserID, DeviceID: t.DeviceID, UserEpoch: t.UserEpoch, DeviceEpoch: t.DeviceEpoch,
 		IssuedAt: t.IssuedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC()})
@@ -283,6 +285,7 @@ func (db *DB) InsertRefreshToken(ctx context.Context, t *beatgrid.RefreshToken) 
 
 // SpendRefreshToken marks t used; ECONFLICT if it was used before.
 func (db *DB) SpendRefreshToken(ctx context.Context, t *beatgrid.RefreshToken, at time.Time) error {
+	defer db.writing()()
 	_, err := db.coll(collRefreshSpent).InsertOne(ctx, &markDoc{ID: t.ID, At: at.UTC(), ExpiresAt: t.ExpiresAt.UTC()})
 	if isDup(err) {
 		return beatgrid.Errorf(beatgrid.ECONFLICT, "Refresh token already used.")
@@ -295,6 +298,7 @@ func (db *DB) SpendRefreshToken(ctx context.Context, t *beatgrid.RefreshToken, a
 // RevokeFamily records that no token of family may be used again; until is the latest expiry
 // of its tokens, after which the mark may go. Revoking twice is not an error.
 func (db *DB) RevokeFamily(ctx context.Context, family string, at, until time.Time) error {
+	defer db.writing()()
 	_, err := db.coll(collRevokedFamilies).InsertOne(ctx, &markDoc{ID: family, At: at.UTC(), ExpiresAt: until.UTC()})
 	if err != nil && !isDup(err) {
 		return fmt.Errorf("store: revoke refresh family: %w", err)
@@ -304,6 +308,7 @@ func (db *DB) RevokeFamily(ctx context.Context, family string, at, until time.Ti
 
 // PruneRefreshTokens deletes tokens and marks that expired before t.
 func (db *DB) PruneRefreshTokens(ctx context.Context, t time.Time) (int64, error) {
+	defer db.writing()()
 	expired := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: t.UTC()}}}}
 	var n int64
 	for _, coll := range []string{collRefreshTokens, collRefreshSpent, collRevokedFamilies} {
@@ -333,6 +338,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*beatgrid.SigningKey, error) {
 
 // InsertSigningKey stores k; ECONFLICT if its id exists.
 func (db *DB) InsertSigningKey(ctx context.Context, k *beatgrid.SigningKey) error {
+	defer db.writing()()
 	_, err := db.coll(collSigningKeys).InsertOne(ctx, &signingKeyDoc{ID: k.ID, Algorithm: k.Algorithm,
 		PublicKey: k.PublicKey, SealedPrivate: k.SealedPrivate, CreatedAt: k.CreatedAt.UTC(), RetireAt: k.RetireAt.UTC()})
 	if isDup(err) {

@@ -63,6 +63,7 @@ func (db *DB) InsertMutations(ctx context.Context, ms []*beatgrid.Mutation) ([]i
 	for i, m := range ms {
 		docs[i] = toMutationDoc(m)
 	}
+	defer db.writing()()
 	_, err := db.coll(collMutations).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	if err == nil {
 		return nil, nil

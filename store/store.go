@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -33,6 +34,11 @@ type Config struct {
 
 // DB is an open database.
 type DB struct {
+	// wmu makes writes to the embedded store one at a time: its SQLite backend stalls for
+	// seconds, then runs out of connections, under many concurrent writers (250 terminals
+	// signing in at once did it), while one writer at a time runs at full speed.
+	wmu sync.Mutex
+
 	client   *mongo.Client
 	db       *mongo.Database
 	embedded bool
@@ -157,6 +163,16 @@ func (h levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
 }
 func (h levelFilter) WithGroup(n string) slog.Handler {
 	return levelFilter{h.Handler.WithGroup(n), h.min}
+}
+
+// writing takes the embedded store's write lock and returns its release; on MongoDB, which
+// takes concurrent writers in its stride, it does nothing.
+func (db *DB) writing() (release func()) {
+	if !db.embedded {
+		return func() {}
+	}
+	db.wmu.Lock()
+	return db.wmu.Unlock
 }
 
 // Embedded reports whether this is the embedded FerretDB.
