@@ -13,17 +13,12 @@ import (
 	"time"
 
 	"github.com/beatgrid/beatgrid/geo"
+	bgsync "github.com/beatgrid/beatgrid/sync"
 	"github.com/google/uuid"
 )
 
 // Mutation is one mutation a simulated terminal recorded, as it sends it.
-type Mutation struct {
-	ID         string          `json:"id"`
-	Seq        int64           `json:"seq"`
-	Type       string          `json:"type"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	Payload    json.RawMessage `json:"payload"`
-}
+type Mutation = bgsync.Incoming
 
 // terminal is one simulated handheld: it records mutations into a local queue, goes offline
 // now and then, and syncs what it has when online.
