@@ -122,7 +122,7 @@ func (e *Engine) Load(ctx context.Context) error {
 	err := e.store.ScanMutations(ctx, func(m *beatgrid.Mutation) error {
 		d := e.device(m.DeviceID)
 		d.record(m, m.ReceivedAt.After(horizon))
-		e.reg.apply(m)
+		e.reg.Apply(m)
 		e.cfg.Blobs.track(m)
 		n++
 		return nil
@@ -379,7 +379,7 @@ func (b *batch) store(ctx context.Context, d *deviceLog, fresh []*beatgrid.Mutat
 			continue
 		}
 		d.record(m, true)
-		b.e.reg.apply(m)
+		b.e.reg.Apply(m)
 		results[at[i]] = b.answer(m)
 		results[at[i]].PendingBlobs = b.e.cfg.Blobs.track(m)
 	}

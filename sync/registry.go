@@ -89,7 +89,9 @@ func (r *Registry) Fold(name string, f FoldFunc) {
 	t.folds = append(t.folds, f)
 }
 
-func (r *Registry) apply(m *beatgrid.Mutation) {
+// Apply folds an applied mutation into every fold of its type, as the engine does once it is
+// durable (and for the whole log at start).
+func (r *Registry) Apply(m *beatgrid.Mutation) {
 	if t := r.types[m.Type]; t != nil && m.Status == beatgrid.StatusApplied {
 		for _, f := range t.folds {
 			f(m)
