@@ -45,11 +45,16 @@ func (t *terminal) uploadPhotos(ctx context.Context) error {
 	return nil
 }
 
-// upload asks how much of p arrived (HEAD) and sends the rest in chunks.
+// upload asks how much of p arrived (HEAD) and sends the rest in chunks. Every byte may have
+// arrived without the blob being complete (the server died before it gave the blob its final
+// name): sending the last chunk again finishes it.
 func (t *terminal) upload(ctx context.Context, p photo) error {
-	offset, err := t.received(ctx, p.sha)
-	if err != nil {
+	offset, complete, err := t.received(ctx, p.sha)
+	if err != nil || complete {
 		return err
+	}
+	if offset == len(p.data) {
+		offset = max(0, len(p.data)-photoChunk)
 	}
 	for offset < len(p.data) {
 		end := min(offset+photoChunk, len(p.data))
@@ -62,25 +67,27 @@ func (t *terminal) upload(ctx context.Context, p photo) error {
 	return nil
 }
 
-// received is how many bytes of the blob the server has (0 if none).
-func (t *terminal) received(ctx context.Context, sha string) (int, error) {
+// received is how many bytes of the blob the server has (0 if none), and whether the blob
+// is complete.
+func (t *terminal) received(ctx context.Context, sha string) (int, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, t.c.base+"/v1/blobs/"+sha, nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	req.Header.Set("Authorization", "Bearer "+t.token)
 	resp, err := t.c.http.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusNotFound:
-		return 0, nil
+		return 0, false, nil
 	case http.StatusOK:
-		return strconv.Atoi(resp.Header.Get("Upload-Offset"))
+		n, err := strconv.Atoi(resp.Header.Get("Upload-Offset"))
+		return n, resp.Header.Get("Upload-Complete") == "?1", err
 	}
-	return 0, &statusError{status: resp.StatusCode}
+	return 0, false, &statusError{status: resp.StatusCode}
 }
 
 func (t *terminal) putChunk(ctx context.Context, sha, contentRange string, chunk []byte) error {

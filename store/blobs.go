@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,7 +100,36 @@ func newFileBlobs(root string) (*fileBlobs, error) {
 	if err := os.MkdirAll(filepath.Join(abs, "partial"), 0o700); err != nil {
 		return nil, fmt.Errorf("store: blob dir: %w", err)
 	}
-	return &fileBlobs{root: abs, now: time.Now}, nil
+	s := &fileBlobs{root: abs, now: time.Now}
+	if err := s.recover(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// recover finishes the uploads that were fully received when the last process died, before
+// it gave them their final name: the photo is the terminal's, and it may never ask again.
+func (s *fileBlobs) recover() error {
+	metas, err := filepath.Glob(filepath.Join(s.root, "partial", "*.json"))
+	if err != nil {
+		return fmt.Errorf("store: blob recovery: %w", err)
+	}
+	for _, m := range metas {
+		sha := strings.TrimSuffix(filepath.Base(m), ".json")
+		if !beatgrid.ValidBlobSHA(sha) {
+			continue
+		}
+		info, err := s.partial(sha)
+		if err != nil {
+			return err
+		}
+		if info != nil && info.Received == info.Size {
+			if _, err := s.finish(sha, info); err != nil && beatgrid.ErrorCode(err) != beatgrid.EINVALID {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *fileBlobs) finalPath(sha string) string { return filepath.Join(s.root, sha[:2], sha) }
