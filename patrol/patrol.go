@@ -40,7 +40,9 @@ type session struct {
 	deviceID, userID, unitID string
 	starts                   map[startFact]bool
 	ends                     map[time.Time]bool
-	points                   map[pointKey]bool
+	// points holds the fixes of each track.points mutation (device/id): slices, not a set
+	// per fix, to keep memory near 24 bytes a fix; the view merges them as a set.
+	points map[string][]pointKey
 }
 
 type startFact struct {
@@ -58,7 +60,7 @@ func (s *Service) session(id string, m *beatgrid.Mutation) *session {
 	p := s.patrols[id]
 	if p == nil {
 		p = &session{id: id, deviceID: m.DeviceID, userID: m.UserID, unitID: m.OrgUnitID,
-			starts: map[startFact]bool{}, ends: map[time.Time]bool{}, points: map[pointKey]bool{}}
+			starts: map[startFact]bool{}, ends: map[time.Time]bool{}, points: map[string][]pointKey{}}
 		s.patrols[id] = p
 	}
 	return p
@@ -91,10 +93,11 @@ func (s *Service) foldPoints(m *beatgrid.Mutation) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.session(f.PatrolID, m)
-	for _, pt := range f.Points {
-		p.points[pointKey{pt.T.UnixNano(), pt.Lon, pt.Lat}] = true
+	pts := make([]pointKey, len(f.Points))
+	for i, pt := range f.Points {
+		pts[i] = pointKey{pt.T.UnixNano(), pt.Lon, pt.Lat}
 	}
+	s.session(f.PatrolID, m).points[m.DeviceID+"/"+m.ID] = pts // a repeat replaces itself
 }
 
 // Patrol is a patrol session as the API shows it.
@@ -114,7 +117,7 @@ type Patrol struct {
 }
 
 func (p *session) view() Patrol {
-	v := Patrol{ID: p.id, DeviceID: p.deviceID, UserID: p.userID, OrgUnitID: p.unitID, Points: len(p.points)}
+	v := Patrol{ID: p.id, DeviceID: p.deviceID, UserID: p.userID, OrgUnitID: p.unitID}
 	if len(p.starts) > 0 {
 		first := slices.MinFunc(keys(p.starts), func(a, b startFact) int {
 			return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.mode, b.mode), cmp.Compare(a.routeID, b.routeID))
@@ -124,10 +127,15 @@ func (p *session) view() Patrol {
 	if len(p.ends) > 0 {
 		v.EndedAt = slices.MaxFunc(keys(p.ends), time.Time.Compare)
 	}
-	pts := keys(p.points)
+	var pts []pointKey
+	for _, batch := range p.points {
+		pts = append(pts, batch...)
+	}
 	slices.SortFunc(pts, func(a, b pointKey) int {
 		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.lon, b.lon), cmp.Compare(a.lat, b.lat))
 	})
+	pts = slices.Compact(pts) // the same fix sent in two mutations counts once
+	v.Points = len(pts)
 	for i, pt := range pts {
 		if i > 0 {
 			v.Distance += geo.Distance(orb.Point{pts[i-1].lon, pts[i-1].lat}, orb.Point{pt.lon, pt.lat})
