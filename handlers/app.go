@@ -37,6 +37,7 @@ type Deps struct {
 	Sync    *bgsync.Engine
 	Feed    *bgsync.Feed
 	Patrols *patrol.Service
+	Places  *patrol.Places
 	Blobs   beatgrid.BlobStore
 	DB      Pinger
 	OpenAPI []byte
@@ -129,4 +130,7 @@ func routes(app *fiber.App, d Deps, m *metrics) {
 	pt := &patrolHandlers{svc: d.Patrols, auth: d.Auth}
 	app.Get("/v1/patrols", authed, pt.list)
 	app.Get("/v1/patrols/:id", authed, pt.get)
+	app.Get("/v1/patrols/:id/track", authed, pt.track)
+
+	registerPlaces(app, authed, d.Places)
 }

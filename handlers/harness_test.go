@@ -68,6 +68,11 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 	if _, _, err := svc.EnsureAdmin(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
+	places, err := patrol.NewPlaces(ctx, db, svc.OrgTree, feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	places.SetClock(clk.Now)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := bgsync.NewRegistry()
 	patrols := patrol.New()
@@ -78,7 +83,7 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 		t.Fatal(err)
 	}
 	app := handlers.New(handlers.Config{Logger: quiet},
-		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
+		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols, Places: places, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
 	e := &env{t: t, app: app, svc: svc, sync: engine, db: db, clock: clk}
 	e.admin = e.login("admin", adminPassword).AccessToken
 	e.root = e.me(e.admin).Scope.ID

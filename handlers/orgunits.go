@@ -56,79 +56,17 @@ type orgUnitUpdate struct {
 	Boundary json.RawMessage `json:"boundary"` // absent: keep; null: clear
 }
 
-// geometryIn is a GeoJSON area as sent: decoded strictly, so a position must have two or
-// three numbers and no member is ignored.
-type geometryIn struct {
-	Type        string          `json:"type"`
-	Coordinates json.RawMessage `json:"coordinates"`
-	BBox        []float64       `json:"bbox,omitempty"` // allowed by RFC 7946 §5, not used
-}
-
 // parseBoundary reads a GeoJSON Polygon or MultiPolygon; nil for an absent or null one.
 func parseBoundary(raw json.RawMessage) (orb.Geometry, error) {
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, nil
-	}
-	var in geometryIn
-	if err := strictUnmarshal(raw, &in); err != nil {
-		return nil, beatgrid.FieldErrorf("/boundary", "not a GeoJSON geometry object")
-	}
-	var g orb.Geometry
-	switch in.Type {
-	case "Polygon":
-		var c [][][]float64
-		if err := strictUnmarshal(in.Coordinates, &c); err != nil {
-			return nil, beatgrid.FieldErrorf("/boundary/coordinates", "a Polygon's coordinates are an array of rings of positions")
-		}
-		poly, err := toPolygon(c, "/boundary/coordinates")
-		if err != nil {
-			return nil, err
-		}
-		g = poly
-	case "MultiPolygon":
-		var c [][][][]float64
-		if err := strictUnmarshal(in.Coordinates, &c); err != nil {
-			return nil, beatgrid.FieldErrorf("/boundary/coordinates", "a MultiPolygon's coordinates are an array of polygons")
-		}
-		mp := make(orb.MultiPolygon, len(c))
-		for i, pc := range c {
-			poly, err := toPolygon(pc, "/boundary/coordinates/"+itoa(i))
-			if err != nil {
-				return nil, err
-			}
-			mp[i] = poly
-		}
-		g = mp
-	default:
-		return nil, beatgrid.FieldErrorf("/boundary/type", "must be Polygon or MultiPolygon")
+	g, err := parseGeometry(raw, "/boundary", "Polygon", "MultiPolygon")
+	if g == nil || err != nil {
+		return nil, err
 	}
 	if err := geo.ValidateArea(g, maxBoundaryVertices); err != nil {
 		ge := err.(*geo.Error)
 		return nil, beatgrid.FieldErrorf("/boundary"+ge.Path, "%s", ge.Reason)
 	}
 	return g, nil
-}
-
-// toPolygon converts rings of positions, each of two numbers (lon, lat) or three (with an
-// altitude, dropped).
-func toPolygon(rings [][][]float64, path string) (orb.Polygon, error) {
-	poly := make(orb.Polygon, len(rings))
-	for i, ring := range rings {
-		poly[i] = make(orb.Ring, len(ring))
-		for j, pos := range ring {
-			if len(pos) != 2 && len(pos) != 3 {
-				return nil, beatgrid.FieldErrorf(path+"/"+itoa(i)+"/"+itoa(j), "a position is [lon, lat] or [lon, lat, alt]")
-			}
-			poly[i][j] = orb.Point{pos[0], pos[1]}
-		}
-	}
-	return poly, nil
-}
-
-func strictUnmarshal(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
 
 // list: GET /v1/org-units → the units in the caller's scope.

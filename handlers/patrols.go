@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"time"
 
+	"github.com/beatgrid/beatgrid"
 	"github.com/beatgrid/beatgrid/auth"
+	"github.com/beatgrid/beatgrid/geo"
 	"github.com/beatgrid/beatgrid/patrol"
 	"github.com/gofiber/fiber/v2"
 )
@@ -61,4 +64,32 @@ func (h *patrolHandlers) get(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(toPatrolJSON(p))
+}
+
+// track: GET /v1/patrols/{id}/track?format=geojson|gpx|csv → the patrol's fixes in time order:
+// a GeoJSON LineString Feature (the default), a GPX 1.1 track, or CSV.
+func (h *patrolHandlers) track(c *fiber.Ctx) error {
+	fixes, err := h.svc.Track(principal(c), scopeOf(c, h.auth), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	name := "patrol " + c.Params("id")
+	switch format := c.Query("format", "geojson"); format {
+	case "geojson":
+		c.Set(fiber.HeaderContentType, "application/geo+json")
+		err = geo.WriteGeoJSON(&buf, name, fixes)
+	case "gpx":
+		c.Set(fiber.HeaderContentType, "application/gpx+xml")
+		err = geo.WriteGPX(&buf, name, fixes)
+	case "csv":
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		err = geo.WriteCSV(&buf, fixes)
+	default:
+		return beatgrid.FieldErrorf("format", "one of geojson, gpx, csv")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Send(buf.Bytes())
 }

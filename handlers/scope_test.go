@@ -196,6 +196,15 @@ var scopeTable = map[string]scopeExpect{
 		a1Inspector: "404 404 404 404",
 		anonymous:   "-   401 401 401",
 	}},
+	"GET /v1/patrols/:id/track": {cells: map[string]string{ // user ids are no patrols; TestPatrolTrackExport for real ones
+		rootAdmin:   "404 404 404 404",
+		a1Admin:     "404 404 404 404",
+		a1AdminTerm: "404 404 404 404",
+		a1Commander: "404 404 404 404",
+		a1Officer:   "404 404 404 404",
+		a1Inspector: "404 404 404 404",
+		anonymous:   "-   401 401 401",
+	}},
 	"GET /v1/sync/pull": {cells: map[string]string{ // what a scope pulls: TestPullScope
 		rootAdmin:   "200 - - -",
 		a1Admin:     "200 - - -",
@@ -312,6 +321,7 @@ var scopeRoutes = map[string]scopeRoute{
 	"GET /v1/sync/pull":           {},
 	"GET /v1/patrols":             {},
 	"GET /v1/patrols/:id":         {target: userTarget},
+	"GET /v1/patrols/:id/track":   {target: userTarget},
 	"POST /v1/sync/push": {body: func(string, int) any {
 		return map[string]any{"mutations": []any{}}
 	}},
@@ -472,12 +482,12 @@ func itemIDs(e *env, r *response) []string {
 	return ids
 }
 
-// recordsSnapshot is every record the root admin can list: org units, users and devices. Any stored
-// change shows in it (versions and update times move).
+// recordsSnapshot is every record the root admin can list: org units, users, devices and patrol
+// places. Any stored change shows in it (versions and update times move).
 func (e *env) recordsSnapshot() string {
 	e.t.Helper()
 	var b strings.Builder
-	for _, list := range []string{"/v1/org-units", "/v1/users", "/v1/devices"} {
+	for _, list := range []string{"/v1/org-units", "/v1/users", "/v1/devices", "/v1/routes", "/v1/checkpoints", "/v1/kiosks"} {
 		b.Write(e.must(200, "GET", list+"?limit=1000", nil, e.admin, nil).Body)
 		b.WriteByte('\n')
 	}
@@ -606,7 +616,7 @@ func checkMetricsLabels(t *testing.T, e *env) {
 	if r.Status != 200 {
 		t.Fatalf("GET /metrics after the matrix: status %d: %.600s", r.Status, r.Body)
 	}
-	methods := map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true}
+	methods := map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 	for _, line := range strings.Split(string(r.Body), "\n") {
 		if !strings.HasPrefix(line, "beatgrid_http_requests_total{") {
 			continue

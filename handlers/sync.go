@@ -113,6 +113,12 @@ func render(v any) any {
 	switch v := v.(type) {
 	case *beatgrid.OrgUnit:
 		return toOrgUnitJSON(v)
+	case *beatgrid.Route:
+		return toRouteJSON(v)
+	case *beatgrid.Checkpoint:
+		return toCheckpointJSON(v)
+	case *beatgrid.Kiosk:
+		return toKioskJSON(v)
 	default:
 		return v
 	}

@@ -127,14 +127,7 @@ func (p *session) view() Patrol {
 	if len(p.ends) > 0 {
 		v.EndedAt = slices.MaxFunc(keys(p.ends), time.Time.Compare)
 	}
-	var pts []pointKey
-	for _, batch := range p.points {
-		pts = append(pts, batch...)
-	}
-	slices.SortFunc(pts, func(a, b pointKey) int {
-		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.lon, b.lon), cmp.Compare(a.lat, b.lat))
-	})
-	pts = slices.Compact(pts) // the same fix sent in two mutations counts once
+	pts := p.fixes()
 	v.Points = len(pts)
 	for i, pt := range pts {
 		if i > 0 {
@@ -145,6 +138,19 @@ func (p *session) view() Patrol {
 		v.FirstFix, v.LastFix = time.Unix(0, pts[0].t).UTC(), time.Unix(0, pts[len(pts)-1].t).UTC()
 	}
 	return v
+}
+
+// fixes are the session's fixes in time order, each once: the same fix sent in two
+// mutations counts once.
+func (p *session) fixes() []pointKey {
+	var pts []pointKey
+	for _, batch := range p.points {
+		pts = append(pts, batch...)
+	}
+	slices.SortFunc(pts, func(a, b pointKey) int {
+		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.lon, b.lon), cmp.Compare(a.lat, b.lat))
+	})
+	return slices.Compact(pts)
 }
 
 func keys[K comparable](m map[K]bool) []K {
@@ -186,4 +192,20 @@ func visible(p *beatgrid.Principal, s *session, in func(string) bool) bool {
 		return true
 	}
 	return s.userID == p.UserID
+}
+
+// Track returns a patrol's fixes in time order if p may see the patrol; ENOTFOUND otherwise.
+func (s *Service) Track(p *beatgrid.Principal, in func(unit string) bool, id string) ([]geo.Fix, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ses := s.patrols[id]
+	if ses == nil || !visible(p, ses, in) {
+		return nil, beatgrid.Errorf(beatgrid.ENOTFOUND, "No such patrol in your scope.")
+	}
+	pts := ses.fixes()
+	out := make([]geo.Fix, len(pts))
+	for i, pt := range pts {
+		out[i] = geo.Fix{Point: orb.Point{pt.lon, pt.lat}, T: time.Unix(0, pt.t).UTC()}
+	}
+	return out, nil
 }

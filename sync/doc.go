@@ -40,7 +40,7 @@
 //
 // # Pull: no skipped changes
 //
-// Records that terminals pull (org units now; routes, checkpoints, kiosks, venues, hazards
+// Records that terminals pull (org units, routes, checkpoints and kiosks now; venues, hazards
 // and tasks as they come) carry the version of their last change, taken from the Feed. A
 // writer reserves a version, stores the record with it (one document write, so record and
 // version are atomic), then commits it to the feed — or aborts the version if the write

@@ -57,6 +57,7 @@ type Main struct {
 	Sync    *bgsync.Engine
 	Feed    *bgsync.Feed
 	Patrols *patrol.Service
+	Places  *patrol.Places
 	App     server
 	URL     string // where it listens, e.g. http://127.0.0.1:8080
 
@@ -142,6 +143,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.Places, err = patrol.NewPlaces(ctx, db, m.Auth.OrgTree, m.Feed); err != nil {
+		return err
+	}
 	reg := bgsync.NewRegistry()
 	m.Patrols = patrol.New()
 	m.Patrols.Register(reg)
@@ -154,7 +158,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.App = handlers.New(handlers.Config{Logger: m.Logger},
-		handlers.Deps{Auth: m.Auth, Sync: m.Sync, Feed: m.Feed, Patrols: m.Patrols, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
+		handlers.Deps{Auth: m.Auth, Sync: m.Sync, Feed: m.Feed, Patrols: m.Patrols, Places: m.Places, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
