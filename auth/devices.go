@@ -20,7 +20,7 @@ func (s *Service) CreateDevice(ctx context.Context, p *beatgrid.Principal, name,
 	if err := requireRole(p, beatgrid.RoleAdmin); err != nil {
 		return nil, err
 	}
-	if err := validateName("/name", name, 100); err != nil {
+	if err := beatgrid.CheckName("/name", name, 100); err != nil {
 		return nil, err
 	}
 	if _, err := s.OrgUnit(p, orgUnitID); err != nil {

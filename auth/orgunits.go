@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/beatgrid/beatgrid"
 	"github.com/paulmach/orb"
@@ -71,18 +70,6 @@ func requireRole(p *beatgrid.Principal, roles ...string) error {
 	return nil
 }
 
-func validateName(field, name string, maxLen int) error {
-	switch {
-	case strings.TrimSpace(name) == "":
-		return beatgrid.FieldErrorf(field, "must not be empty")
-	case utf8.RuneCountInString(name) > maxLen:
-		return beatgrid.FieldErrorf(field, "longer than %d characters", maxLen)
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return beatgrid.FieldErrorf(field, "contains control characters")
-	}
-	return nil
-}
-
 // CreateOrgUnit adds a unit below a parent in p's scope. Only admins may.
 func (s *Service) CreateOrgUnit(ctx context.Context, p *beatgrid.Principal, in OrgUnitInput) (*beatgrid.OrgUnit, error) {
 	if err := requireRole(p, beatgrid.RoleAdmin); err != nil {
@@ -91,7 +78,7 @@ func (s *Service) CreateOrgUnit(ctx context.Context, p *beatgrid.Principal, in O
 	if !beatgrid.ValidKind(in.Kind) {
 		return nil, beatgrid.FieldErrorf("/kind", "must be one of bureau, zone, station, beat")
 	}
-	if err := validateName("/name", in.Name, 200); err != nil {
+	if err := beatgrid.CheckName("/name", in.Name, 200); err != nil {
 		return nil, err
 	}
 	if in.ParentID == "" {
@@ -132,7 +119,7 @@ func (s *Service) UpdateOrgUnit(ctx context.Context, p *beatgrid.Principal, id s
 	}
 	u := *old
 	if patch.Name != nil {
-		if err := validateName("/name", *patch.Name, 200); err != nil {
+		if err := beatgrid.CheckName("/name", *patch.Name, 200); err != nil {
 			return nil, err
 		}
 		u.Name = strings.TrimSpace(*patch.Name)

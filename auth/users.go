@@ -103,7 +103,7 @@ func (s *Service) CreateUser(ctx context.Context, p *beatgrid.Principal, in User
 	if in.DisplayName == "" {
 		in.DisplayName = in.Username
 	}
-	if err := validateName("/display_name", in.DisplayName, 100); err != nil {
+	if err := beatgrid.CheckName("/display_name", in.DisplayName, 100); err != nil {
 		return nil, err
 	}
 	if err := validatePassword(in.Password, "/password"); err != nil {
@@ -188,7 +188,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *beatgrid.Principal, id stri
 
 func (s *Service) checkUserPatch(p *beatgrid.Principal, id string, patch *UserPatch) error {
 	if patch.DisplayName != nil {
-		if err := validateName("/display_name", *patch.DisplayName, 100); err != nil {
+		if err := beatgrid.CheckName("/display_name", *patch.DisplayName, 100); err != nil {
 			return err
 		}
 	}

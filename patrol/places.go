@@ -8,8 +8,6 @@ import (
 	"strings"
 	gosync "sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/beatgrid/beatgrid"
 	"github.com/beatgrid/beatgrid/geo"
@@ -219,7 +217,7 @@ type PlaceChange struct {
 // apply sets the common fields on m, checking the unit lies in p's scope.
 func (c PlaceChange) apply(tree *beatgrid.OrgTree, p *beatgrid.Principal, m *beatgrid.Place) error {
 	if c.Name != nil {
-		if err := validText("/name", *c.Name, maxNameLen); err != nil {
+		if err := beatgrid.CheckName("/name", *c.Name, maxNameLen); err != nil {
 			return err
 		}
 		m.Name = strings.TrimSpace(*c.Name)
@@ -236,19 +234,6 @@ func (c PlaceChange) apply(tree *beatgrid.OrgTree, p *beatgrid.Principal, m *bea
 		return beatgrid.FieldErrorf("/org_unit_id", "no such org unit in your scope")
 	}
 	m.OrgUnitID = unit
-	return nil
-}
-
-// validText checks a name or tag: 1 to maxLen printable characters.
-func validText(field, s string, maxLen int) error {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return beatgrid.FieldErrorf(field, "must not be empty")
-	case utf8.RuneCountInString(s) > maxLen:
-		return beatgrid.FieldErrorf(field, "longer than %d characters", maxLen)
-	case strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }):
-		return beatgrid.FieldErrorf(field, "contains characters that are not printable")
-	}
 	return nil
 }
 
@@ -379,7 +364,7 @@ func applyCheckpoint(p *beatgrid.Principal, c CheckpointChange) func(*beatgrid.O
 			return beatgrid.FieldErrorf("/radius_m", "required")
 		}
 		if c.Tag != nil {
-			if err := validText("/tag", *c.Tag, maxNameLen); err != nil {
+			if err := beatgrid.CheckName("/tag", *c.Tag, maxNameLen); err != nil {
 				return err
 			}
 			cp.Tag = *c.Tag
