@@ -250,10 +250,11 @@ func timeOrNil(t time.Time) *time.Time {
 func TestKillBetweenWriteAndAnswer(t *testing.T) {
 	dir, addr := t.TempDir(), freeAddr(t)
 	server, url := startChildAt(t, dir, addr, "BEATGRID_CRASH_AFTER_WRITES=1")
+	// The terminal retries its push against the dead server until the run's time is up.
 	rep, err := sim.Run(context.Background(), sim.Config{Server: url, AdminPassword: childAdminPassword, Devices: 1,
-		Mutations: 1, Duration: time.Second, Seed: 1})
-	if err == nil {
-		t.Fatalf("the first push was answered (%+v); the server should have died after its write", rep)
+		Mutations: 1, Duration: 8 * time.Second, Seed: 1})
+	if rep == nil || err == nil {
+		t.Fatalf("the first push was answered (%+v, %v); the server should have died after its write", rep, err)
 	}
 	_ = server.Wait() // killed by its own hook
 	if server.ProcessState.Success() {
