@@ -36,6 +36,7 @@ type Mutation struct {
 
 	Status string
 	Code   string // machine code of a rejection
+	Field  string // the field at fault, a JSON pointer below the mutation ("/payload/points/3")
 	Detail string
 	Flags  []string // e.g. "clock_skew"
 }

@@ -32,6 +32,7 @@ type mutationDoc struct {
 	Fact       []byte    `bson:"fact,omitempty"`
 	Status     string    `bson:"status"`
 	Code       string    `bson:"code,omitempty"`
+	Field      string    `bson:"field,omitempty"`
 	Detail     string    `bson:"detail,omitempty"`
 	Flags      []string  `bson:"flags,omitempty"`
 }
@@ -42,14 +43,14 @@ func toMutationDoc(m *beatgrid.Mutation) *mutationDoc {
 	return &mutationDoc{ID: mutationKey(m.DeviceID, m.ID), DeviceID: m.DeviceID, MutationID: m.ID, Seq: m.Seq,
 		Type: m.Type, OccurredAt: m.OccurredAt.UTC(), DeviceTime: m.DeviceTime.UTC(), ReceivedAt: m.ReceivedAt.UTC(),
 		UserID: m.UserID, OrgUnitID: m.OrgUnitID, Hash: m.Hash, Fact: m.Fact, Status: m.Status, Code: m.Code,
-		Detail: m.Detail, Flags: m.Flags}
+		Field: m.Field, Detail: m.Detail, Flags: m.Flags}
 }
 
 func fromMutationDoc(d *mutationDoc) *beatgrid.Mutation {
 	return &beatgrid.Mutation{DeviceID: d.DeviceID, ID: d.MutationID, Seq: d.Seq, Type: d.Type,
 		OccurredAt: utc(d.OccurredAt), DeviceTime: utc(d.DeviceTime), ReceivedAt: d.ReceivedAt.UTC(),
 		UserID: d.UserID, OrgUnitID: d.OrgUnitID, Hash: d.Hash, Fact: d.Fact, Status: d.Status, Code: d.Code,
-		Detail: d.Detail, Flags: d.Flags}
+		Field: d.Field, Detail: d.Detail, Flags: d.Flags}
 }
 
 // InsertMutations stores ms in one unordered insertMany (see beatgrid.MutationStore). The

@@ -325,7 +325,7 @@ func (b *batch) build(in *Incoming) (*beatgrid.Mutation, error) {
 	}
 	m.SentHash = hashOf(in.Type, compact(in.Payload))
 	if rej != nil {
-		m.Status, m.Code, m.Detail = beatgrid.StatusRejected, rej.Code, rej.Field+": "+rej.Detail
+		m.Status, m.Code, m.Field, m.Detail = beatgrid.StatusRejected, rej.Code, rej.Field, rej.Detail
 		m.Fact = nil
 		m.Hash = m.SentHash
 	} else {
@@ -352,7 +352,7 @@ func (b *batch) repeat(prev, m *beatgrid.Mutation) Result {
 		return Result{ID: m.ID, Status: beatgrid.StatusRejected, Code: CodeIDReused,
 			Detail: "this id was used before for another mutation; make a new id"}
 	}
-	return Result{ID: m.ID, Status: beatgrid.StatusDuplicate, Code: prev.Code, Detail: prev.Detail,
+	return Result{ID: m.ID, Status: beatgrid.StatusDuplicate, Code: prev.Code, Field: prev.Field, Detail: prev.Detail,
 		Flags: prev.Flags, OriginalStatus: prev.Status}
 }
 
@@ -387,7 +387,7 @@ func (b *batch) store(ctx context.Context, d *deviceLog, fresh []*beatgrid.Mutat
 }
 
 func (b *batch) answer(m *beatgrid.Mutation) Result {
-	return Result{ID: m.ID, Status: m.Status, Code: m.Code, Detail: m.Detail, Flags: m.Flags}
+	return Result{ID: m.ID, Status: m.Status, Code: m.Code, Field: m.Field, Detail: m.Detail, Flags: m.Flags}
 }
 
 func hashOf(typ string, fact []byte) string {

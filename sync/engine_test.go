@@ -205,7 +205,7 @@ func TestPerItemAnswers(t *testing.T) {
 	}
 	for i, b := range bad {
 		r := res.Results[len(good)+i]
-		if r.Status != "rejected" || r.Code != b.code || !strings.HasPrefix(r.Detail, b.field) {
+		if r.Status != "rejected" || r.Code != b.code || !strings.HasPrefix(r.Field, b.field) || r.Detail == "" {
 			t.Errorf("%s: %+v, want rejected %s at %s", b.name, r, b.code, b.field)
 		}
 	}

@@ -22,7 +22,7 @@ func TestMutationStore(t *testing.T, s beatgrid.MutationStore) {
 			Hash: fmt.Sprint("h", seq), Fact: []byte(`{"x":1}`), Status: beatgrid.StatusApplied}
 	}
 	first := []*beatgrid.Mutation{mk("d1", 1), mk("d1", 2), mk("d2", 1)}
-	first[1].Status, first[1].Code, first[1].Detail, first[1].Fact = beatgrid.StatusRejected, "bad_payload", "why", nil
+	first[1].Status, first[1].Code, first[1].Field, first[1].Detail, first[1].Fact = beatgrid.StatusRejected, "bad_payload", "/payload/t", "why", nil
 	first[2].Flags = []string{"clock_skew"}
 	dups, err := s.InsertMutations(ctx, first)
 	mustOK(t, err)
