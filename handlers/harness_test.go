@@ -75,7 +75,7 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 	places.SetClock(clk.Now)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := bgsync.NewRegistry()
-	patrols := patrol.New()
+	patrols := patrol.New(places)
 	patrols.Register(reg)
 	engine := bgsync.New(db, reg, bgsync.Config{Now: clk.Now, Logger: quiet, Blobs: bgsync.NewBlobIndex()})
 	t.Cleanup(engine.Close)

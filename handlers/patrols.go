@@ -29,16 +29,28 @@ type patrolJSON struct {
 }
 
 type patrolStats struct {
-	Points    int        `json:"points"`
-	DistanceM float64    `json:"distance_m"`
-	FirstFix  *time.Time `json:"first_fix"`
-	LastFix   *time.Time `json:"last_fix"`
+	Points      int             `json:"points"`
+	DistanceM   float64         `json:"distance_m"`
+	FirstFix    *time.Time      `json:"first_fix"`
+	LastFix     *time.Time      `json:"last_fix"`
+	Checkpoints checkpointStats `json:"checkpoints"`
+}
+
+type checkpointStats struct {
+	Punched      int      `json:"punched"`
+	Verified     int      `json:"verified"`
+	Missed       []string `json:"missed"`
+	ChainBreaks  int      `json:"chain_breaks"`
+	MockLocation int      `json:"mock_location"`
 }
 
 func toPatrolJSON(p patrol.Patrol) patrolJSON {
 	return patrolJSON{ID: p.ID, DeviceID: p.DeviceID, OfficerID: p.UserID, OrgUnitID: p.OrgUnitID, Mode: p.Mode,
 		RouteID: p.RouteID, StartedAt: timePtr(p.StartedAt), EndedAt: timePtr(p.EndedAt),
-		Stats: patrolStats{Points: p.Points, DistanceM: p.Distance, FirstFix: timePtr(p.FirstFix), LastFix: timePtr(p.LastFix)}}
+		Stats: patrolStats{Points: p.Points, DistanceM: p.Distance, FirstFix: timePtr(p.FirstFix), LastFix: timePtr(p.LastFix),
+			Checkpoints: checkpointStats{Punched: p.Punches.Punched, Verified: p.Punches.Verified,
+				Missed: append([]string{}, p.Punches.Missed...), ChainBreaks: p.Punches.ChainBreaks,
+				MockLocation: p.Punches.MockLocation}}}
 }
 
 // scopeOf returns whether a unit lies in the caller's scope.

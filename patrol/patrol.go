@@ -19,18 +19,25 @@ import (
 
 // Service holds the patrol sessions in memory, folded from the mutation log.
 type Service struct {
+	places *Places // checkpoints and routes that punches are verified against; may be nil
+
 	mu      gosync.RWMutex
 	patrols map[string]*session
+	chains  map[string]map[string]bool // device → the chain hashes of its punches
 }
 
-// New returns an empty service; Register its folds before the sync engine loads the log.
-func New() *Service { return &Service{patrols: map[string]*session{}} }
+// New returns an empty service that verifies punches against places (nil: none verify);
+// Register its folds before the sync engine loads the log.
+func New(places *Places) *Service {
+	return &Service{places: places, patrols: map[string]*session{}, chains: map[string]map[string]bool{}}
+}
 
 // Register adds the service's folds to the sync registry.
 func (s *Service) Register(reg *bgsync.Registry) {
 	reg.Fold("patrol.start", s.foldStart)
 	reg.Fold("patrol.end", s.foldEnd)
 	reg.Fold("track.points", s.foldPoints)
+	reg.Fold("checkpoint.punch", s.foldPunch)
 }
 
 // session is what the facts of one patrol say. Starts and ends are kept as sets too: a
@@ -43,6 +50,8 @@ type session struct {
 	// points holds the fixes of each track.points mutation (device/id): slices, not a set
 	// per fix, to keep memory near 24 bytes a fix; the view merges them as a set.
 	points map[string][]pointKey
+
+	punches map[string]punch // by mutation (device/id)
 }
 
 type startFact struct {
@@ -60,7 +69,8 @@ func (s *Service) session(id string, m *beatgrid.Mutation) *session {
 	p := s.patrols[id]
 	if p == nil {
 		p = &session{id: id, deviceID: m.DeviceID, userID: m.UserID, unitID: m.OrgUnitID,
-			starts: map[startFact]bool{}, ends: map[time.Time]bool{}, points: map[string][]pointKey{}}
+			starts: map[startFact]bool{}, ends: map[time.Time]bool{}, points: map[string][]pointKey{},
+			punches: map[string]punch{}}
 		s.patrols[id] = p
 	}
 	return p
@@ -114,9 +124,11 @@ type Patrol struct {
 	Distance  float64 // metres, along the fixes in time order
 	FirstFix  time.Time
 	LastFix   time.Time
+	Punches   Punches
 }
 
-func (p *session) view() Patrol {
+// view is what the session's facts say. Call with s.mu held.
+func (s *Service) view(p *session) Patrol {
 	v := Patrol{ID: p.id, DeviceID: p.deviceID, UserID: p.userID, OrgUnitID: p.unitID}
 	if len(p.starts) > 0 {
 		first := slices.MinFunc(keys(p.starts), func(a, b startFact) int {
@@ -137,6 +149,7 @@ func (p *session) view() Patrol {
 	if len(pts) > 0 {
 		v.FirstFix, v.LastFix = time.Unix(0, pts[0].t).UTC(), time.Unix(0, pts[len(pts)-1].t).UTC()
 	}
+	v.Punches = s.punchStats(p, v.RouteID)
 	return v
 }
 
@@ -169,7 +182,7 @@ func (s *Service) List(p *beatgrid.Principal, in func(unit string) bool) []Patro
 	var out []Patrol
 	for _, ses := range s.patrols {
 		if visible(p, ses, in) {
-			out = append(out, ses.view())
+			out = append(out, s.view(ses))
 		}
 	}
 	slices.SortFunc(out, func(a, b Patrol) int { return cmp.Compare(a.ID, b.ID) })
@@ -184,7 +197,7 @@ func (s *Service) Get(p *beatgrid.Principal, in func(unit string) bool, id strin
 	if ses == nil || !visible(p, ses, in) {
 		return Patrol{}, beatgrid.Errorf(beatgrid.ENOTFOUND, "No such patrol in your scope.")
 	}
-	return ses.view(), nil
+	return s.view(ses), nil
 }
 
 func visible(p *beatgrid.Principal, s *session, in func(string) bool) bool {

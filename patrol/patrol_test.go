@@ -40,7 +40,7 @@ func facts() []*beatgrid.Mutation {
 
 func fold(ms []*beatgrid.Mutation) []patrol.Patrol {
 	reg := bgsync.NewRegistry()
-	s := patrol.New()
+	s := patrol.New(nil)
 	s.Register(reg)
 	for _, m := range ms {
 		reg.Apply(m)

@@ -444,3 +444,23 @@ func applyKiosk(p *beatgrid.Principal, c KioskChange) func(*beatgrid.OrgTree, *b
 		return nil
 	}
 }
+
+// checkpointByID returns a live checkpoint whatever the scope, for the patrol folds.
+func (s *Places) checkpointByID(id string) *beatgrid.Checkpoint {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if c := s.checkpoints.recs[id]; c != nil && !c.Deleted {
+		return c
+	}
+	return nil
+}
+
+// routeByID returns a live route whatever the scope, for the patrol folds.
+func (s *Places) routeByID(id string) *beatgrid.Route {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r := s.routes.recs[id]; r != nil && !r.Deleted {
+		return r
+	}
+	return nil
+}

@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"regexp"
@@ -398,3 +400,12 @@ func normalizePosition(at string, lon, lat *float64, crs geo.CRS) *Rejection {
 }
 
 func round7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
+
+// ChainHash is the hash a terminal puts in its next punch's prev_hash: the lower-case hex
+// sha256 of checkpoint_id, tag, t (RFC 3339 in UTC, with the fraction Go's RFC3339Nano
+// gives) and prev_hash, each followed by a newline. The chain shows punches deleted or slipped
+// in on the terminal.
+func (p *CheckpointPunch) ChainHash() string {
+	h := sha256.Sum256([]byte(p.CheckpointID + "\n" + p.Tag + "\n" + p.T.UTC().Format(time.RFC3339Nano) + "\n" + p.PrevHash + "\n"))
+	return hex.EncodeToString(h[:])
+}

@@ -216,7 +216,7 @@ func cleanRun(t *testing.T, rep *sim.Report) []string {
 	t.Helper()
 	db := storetest.OpenEmbedded(t)
 	reg := bgsync.NewRegistry()
-	patrols := patrol.New()
+	patrols := patrol.New(nil)
 	patrols.Register(reg)
 	e := bgsync.New(db, reg, bgsync.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer e.Close()

@@ -147,7 +147,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	reg := bgsync.NewRegistry()
-	m.Patrols = patrol.New()
+	m.Patrols = patrol.New(m.Places)
 	m.Patrols.Register(reg)
 	blobs := bgsync.NewBlobIndex()
 	if err := blobs.Load(ctx, db); err != nil {
