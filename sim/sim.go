@@ -37,6 +37,7 @@ type Config struct {
 	OfflineChance float64 // per sync round: chance to go offline …
 	OfflineRounds int     // … for up to this many rounds
 	InspectEvery  int     // an inspection with a photo every this many mutations (0: none)
+	Checkpoints   int     // checkpoints placed along each terminal's walk, punched as it passes (0: none)
 
 	// Chaos puts a fault-injecting proxy between terminals and server, and makes clients
 	// send some pushes twice at once.
@@ -151,7 +152,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer cancel()
 	start := time.Now()
 	setupClient := newClient(cfg.Server, 30*time.Second, false)
-	station, creds, err := setup(ctx, setupClient, &cfg, cfg.Devices)
+	station, admin, creds, err := setup(ctx, setupClient, &cfg, cfg.Devices)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +173,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i, cr := range creds {
 		terms[i] = &terminal{cfg: &cfg, c: newClient(base, 5*time.Second, cfg.Chaos), cred: cr, stats: stats,
 			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))), fixes: walk(&cfg, i), replica: map[string]int64{}}
+		if cfg.Checkpoints > 0 {
+			cps, err := placeCheckpoints(ctx, setupClient, admin, station, cr.Username, terms[i].fixes, cfg.Checkpoints)
+			if err != nil {
+				return nil, err
+			}
+			terms[i].checkpoints = cps
+		}
 	}
 	stopProgress := reportProgress(&cfg, stats, start)
 	errs := runAll(ctx, terms)

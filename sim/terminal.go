@@ -43,6 +43,9 @@ type terminal struct {
 
 	cursor  string
 	replica map[string]int64 // pulled records: collection/id → version
+
+	checkpoints []checkpoint // along the walk
+	lastPunch   string       // chain hash of the last punch
 }
 
 // run records up to cfg.Mutations mutations (or until ctx ends), syncing every PushBatch,
@@ -86,6 +89,7 @@ func (t *terminal) record() {
 		t.add("patrol.end", last, map[string]any{"patrol_id": t.patrol, "t": last})
 		t.patrol, t.inPatrol = "", 0
 	default:
+		from := t.next
 		pts := make([]map[string]any, t.cfg.BatchPoints)
 		for i := range pts {
 			f := t.fixes[t.next%len(t.fixes)]
@@ -95,6 +99,7 @@ func (t *terminal) record() {
 		t.stats.fixes.Add(int64(len(pts)))
 		t.add("track.points", pts[0]["t"].(time.Time), map[string]any{"patrol_id": t.patrol, "points": pts})
 		t.inPatrol++
+		t.punchPassed(from, t.next)
 	}
 }
 
@@ -264,6 +269,23 @@ func pullInto(ctx context.Context, c *client, token, cursor string, replica map[
 		cursor = ans.Cursor
 		if !ans.HasMore {
 			return cursor, nil
+		}
+	}
+}
+
+// punchPassed punches the checkpoints the walk passed between fixes from and to, chaining
+// each punch to the one before.
+func (t *terminal) punchPassed(from, to int) {
+	for k := from; k < to; k++ {
+		for _, cp := range t.checkpoints {
+			if k%len(t.fixes) != cp.index {
+				continue
+			}
+			f := t.fixes[cp.index]
+			p := bgsync.CheckpointPunch{PatrolID: t.patrol, CheckpointID: cp.id, Tag: cp.tag, Lon: f.Point[0],
+				Lat: f.Point[1], T: f.T, PrevHash: t.lastPunch}
+			t.lastPunch = p.ChainHash()
+			t.add("checkpoint.punch", f.T, p)
 		}
 	}
 }

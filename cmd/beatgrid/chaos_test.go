@@ -56,8 +56,9 @@ func TestChaos(t *testing.T) {
 	server, url := startChildAt(t, dir, addr)
 	stations := make(chan string, 1)
 	cfg := sim.Config{Server: url, AdminPassword: childAdminPassword, Devices: 20, Mutations: 500, BatchPoints: 5,
-		PatrolBatches: 40, PushBatch: 25, OfflineChance: 0.2, InspectEvery: 20, Chaos: true, Seed: 42, Duration: 4 * time.Minute,
-		Ready: func(s string) { stations <- s }}
+		PatrolBatches: 40, PushBatch: 25, OfflineChance: 0.2, InspectEvery: 20, Checkpoints: 3, Chaos: true, Seed: 42,
+		Duration: 4 * time.Minute,
+		Ready:    func(s string) { stations <- s }}
 	type result struct {
 		rep *sim.Report
 		err error
@@ -87,7 +88,11 @@ func TestChaos(t *testing.T) {
 	if r.rep.ReplicaMismatches != 0 || r.rep.Rejected != 0 {
 		t.Errorf("%d replicas differ from a full pull; %d mutations rejected", r.rep.ReplicaMismatches, r.rep.Rejected)
 	}
-	served := patrolsOf(t, url)
+	served, punched, verified := patrolsOf(t, url)
+	t.Logf("checkpoint punches: %d, verified %d", punched, verified)
+	if punched == 0 || verified != punched {
+		t.Errorf("%d punches, %d verified: every punch of the sim is at its checkpoint with its tag", punched, verified)
+	}
 	inspections := 0
 	for _, d := range r.rep.Devices {
 		for _, m := range d.Recorded {
@@ -174,16 +179,16 @@ func checkExactlyOnce(t *testing.T, dir string, rep *sim.Report) {
 }
 
 // patrolKey is what a patrol must be, whatever the network did.
-func patrolKey(id, mode string, start, end *time.Time, points int, dist float64) string {
-	return fmt.Sprintf("%s %s %v %v %d %.3f", id, mode, start, end, points, dist)
+func patrolKey(id, mode string, start, end *time.Time, points int, dist float64, punched, breaks int) string {
+	return fmt.Sprintf("%s %s %v %v %d %.3f punched %d breaks %d", id, mode, start, end, points, dist, punched, breaks)
 }
 
-// patrolsOf lists every patrol the server folded, as the root admin sees them.
-func patrolsOf(t *testing.T, url string) []string {
+// patrolsOf lists every patrol the server folded, as the root admin sees them, and counts
+// their punches, all and verified.
+func patrolsOf(t *testing.T, url string) (out []string, punched, verified int) {
 	c := client{t, url}
 	var admin tokens
 	c.must(200, "POST", "/v1/auth/login", "", map[string]string{"username": "admin", "password": childAdminPassword}, &admin)
-	var out []string
 	cursor := ""
 	for {
 		var page struct {
@@ -193,18 +198,25 @@ func patrolsOf(t *testing.T, url string) []string {
 				StartedAt *time.Time `json:"started_at"`
 				EndedAt   *time.Time `json:"ended_at"`
 				Stats     struct {
-					Points    int     `json:"points"`
-					DistanceM float64 `json:"distance_m"`
+					Points      int     `json:"points"`
+					DistanceM   float64 `json:"distance_m"`
+					Checkpoints struct {
+						Punched     int `json:"punched"`
+						Verified    int `json:"verified"`
+						ChainBreaks int `json:"chain_breaks"`
+					} `json:"checkpoints"`
 				} `json:"stats"`
 			} `json:"items"`
 			Next *string `json:"next_cursor"`
 		}
 		c.must(200, "GET", "/v1/patrols?limit=1000&cursor="+cursor, admin.Access, nil, &page)
 		for _, p := range page.Items {
-			out = append(out, patrolKey(p.ID, p.Mode, p.StartedAt, p.EndedAt, p.Stats.Points, p.Stats.DistanceM))
+			cp := p.Stats.Checkpoints
+			out = append(out, patrolKey(p.ID, p.Mode, p.StartedAt, p.EndedAt, p.Stats.Points, p.Stats.DistanceM, cp.Punched, cp.ChainBreaks))
+			punched, verified = punched+cp.Punched, verified+cp.Verified
 		}
 		if page.Next == nil {
-			return out
+			return out, punched, verified
 		}
 		cursor = *page.Next
 	}
@@ -232,7 +244,8 @@ func cleanRun(t *testing.T, rep *sim.Report) []string {
 	}
 	var out []string
 	for _, p := range patrols.List(admin, func(string) bool { return true }) {
-		out = append(out, patrolKey(p.ID, p.Mode, timeOrNil(p.StartedAt), timeOrNil(p.EndedAt), p.Points, p.Distance))
+		out = append(out, patrolKey(p.ID, p.Mode, timeOrNil(p.StartedAt), timeOrNil(p.EndedAt), p.Points, p.Distance,
+			p.Punches.Punched, p.Punches.ChainBreaks))
 	}
 	return out
 }

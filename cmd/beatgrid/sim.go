@@ -26,6 +26,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.BatchPoints, "points", 20, "GPS fixes per track.points mutation")
 	fs.IntVar(&cfg.PushBatch, "batch", 50, "mutations per push")
 	fs.IntVar(&cfg.InspectEvery, "inspect-every", 25, "an inspection with a photo every this many mutations (0: none)")
+	fs.IntVar(&cfg.Checkpoints, "checkpoints", 3, "checkpoints along each terminal's walk, punched as it passes")
 	fs.BoolVar(&cfg.Chaos, "chaos", false, "put a fault-injecting proxy in between, and duplicate pushes")
 	fs.StringVar(&cfg.AdminUser, "admin-user", "admin", "admin who creates the terminals")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", os.Getenv("BEATGRID_ADMIN_PASSWORD"), "its password (env BEATGRID_ADMIN_PASSWORD)")
