@@ -39,6 +39,13 @@ type OrgUnit struct {
 
 	// Boundary is the unit's area, a Polygon or MultiPolygon in WGS84; beats carry theirs.
 	Boundary orb.Geometry
+	// Cells are a beat's coverage cells (geo.Cell keys at CellZoom) covering its Boundary,
+	// computed when the boundary is set and stored with it: per-beat coverage is a count.
+	Cells    []uint64
+	CellZoom int
+	// Deleted marks a removed unit (only empty beats are removed); it stays in the tree so
+	// that terminals of its scope pull the tombstone.
+	Deleted bool
 
 	Version int64 // bumped by every change; stores compare-and-set on it
 	Rev     int64 // the change feed's version of the last change (terminals pull by it)

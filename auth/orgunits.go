@@ -31,7 +31,9 @@ func (s *Service) ListOrgUnits(p *beatgrid.Principal) []*beatgrid.OrgUnit {
 	var out []*beatgrid.OrgUnit
 	s.read(func(st *state) {
 		for _, id := range st.tree.Subtree(p.OrgUnitID) {
-			out = append(out, st.units[id])
+			if u := st.units[id]; !u.Deleted {
+				out = append(out, u)
+			}
 		}
 	})
 	sortByID(out, func(u *beatgrid.OrgUnit) string { return u.ID })
@@ -42,7 +44,7 @@ func (s *Service) ListOrgUnits(p *beatgrid.Principal) []*beatgrid.OrgUnit {
 func (s *Service) OrgUnit(p *beatgrid.Principal, id string) (*beatgrid.OrgUnit, error) {
 	var u *beatgrid.OrgUnit
 	s.read(func(st *state) {
-		if st.tree.Within(p.OrgUnitID, id) {
+		if st.tree.Within(p.OrgUnitID, id) && !st.units[id].Deleted {
 			u = st.units[id]
 		}
 	})
@@ -96,6 +98,9 @@ func (s *Service) CreateOrgUnit(ctx context.Context, p *beatgrid.Principal, in O
 	now := s.cfg.Now()
 	u := &beatgrid.OrgUnit{ID: newID(), Kind: in.Kind, Name: strings.TrimSpace(in.Name), ParentID: parent.ID,
 		Boundary: in.Boundary, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if err := s.coverBeat(u); err != nil {
+		return nil, err
+	}
 	if err := s.storeUnit(ctx, u); err != nil {
 		return nil, err
 	}
@@ -138,6 +143,11 @@ func (s *Service) UpdateOrgUnit(ctx context.Context, p *beatgrid.Principal, id s
 	} else if patch.Boundary != nil {
 		u.Boundary = patch.Boundary
 	}
+	if patch.ClearBoundary || patch.Boundary != nil {
+		if err := s.coverBeat(&u); err != nil {
+			return nil, err
+		}
+	}
 	u.Version++
 	u.UpdatedAt = s.cfg.Now()
 	if err := s.storeUnit(ctx, &u); err != nil {
@@ -161,8 +171,12 @@ func (s *Service) storeUnit(ctx context.Context, u *beatgrid.OrgUnit) error {
 
 // unitRecord is an org unit as terminals pull it: seen within its own subtree's scopes.
 func unitRecord(u *beatgrid.OrgUnit) *beatgrid.FeedRecord {
-	return &beatgrid.FeedRecord{Collection: "org_units", ID: u.ID, Unit: u.ID, PastUnits: u.PastParents,
-		Value: u, Version: u.Rev}
+	r := &beatgrid.FeedRecord{Collection: "org_units", ID: u.ID, Unit: u.ID, PastUnits: u.PastParents,
+		Deleted: u.Deleted, Version: u.Rev}
+	if !u.Deleted {
+		r.Value = u
+	}
+	return r
 }
 
 func (s *Service) checkMove(p *beatgrid.Principal, u *beatgrid.OrgUnit, parentID string) error {

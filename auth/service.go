@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/beatgrid/beatgrid"
+	"github.com/beatgrid/beatgrid/geo"
 )
 
 // Config tunes the service; zero fields take the defaults of DefaultConfig.
@@ -44,6 +45,9 @@ type Config struct {
 	// One server on the embedded store needs none.
 	ReloadEvery time.Duration
 
+	// CellZoom is the zoom of the coverage cells precomputed for each beat.
+	CellZoom int
+
 	// Feed publishes org unit changes to terminals' pulls; nil publishes nothing.
 	Feed beatgrid.ChangeFeed
 
@@ -60,7 +64,8 @@ func DefaultConfig() Config {
 		EnrollTTL: 15 * time.Minute, KeyRotation: 7 * 24 * time.Hour, Leeway: 30 * time.Second,
 		MaxFailures: 5, LockFor: 15 * time.Minute,
 		IPBurst: 30, IPEvery: 2 * time.Second, UserBurst: 10, UserEvery: 6 * time.Second,
-		Now: func() time.Time { return time.Now().UTC() }, Logger: slog.Default(),
+		CellZoom: geo.DefaultZoom,
+		Now:      func() time.Time { return time.Now().UTC() }, Logger: slog.Default(),
 	}
 }
 
@@ -80,6 +85,7 @@ func (c *Config) fill() {
 	setDefault(&c.IPEvery, d.IPEvery)
 	setDefault(&c.UserBurst, d.UserBurst)
 	setDefault(&c.UserEvery, d.UserEvery)
+	setDefault(&c.CellZoom, d.CellZoom)
 	if c.Now == nil {
 		c.Now = d.Now
 	}
@@ -211,6 +217,7 @@ func (s *Service) reload(ctx context.Context) error {
 	if err := s.keys.load(ctx, now); err != nil {
 		return err
 	}
+	s.recoverBeats(loaded.OrgUnits)
 	s.mu.Lock()
 	s.state = newState(loaded)
 	s.mu.Unlock()

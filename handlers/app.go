@@ -133,4 +133,5 @@ func routes(app *fiber.App, d Deps, m *metrics) {
 	app.Get("/v1/patrols/:id/track", authed, pt.track)
 
 	registerPlaces(app, authed, d.Places)
+	registerBeats(app, authed, d.Auth, d.Places.InUnit)
 }

@@ -56,15 +56,15 @@ type orgUnitUpdate struct {
 	Boundary json.RawMessage `json:"boundary"` // absent: keep; null: clear
 }
 
-// parseBoundary reads a GeoJSON Polygon or MultiPolygon; nil for an absent or null one.
-func parseBoundary(raw json.RawMessage) (orb.Geometry, error) {
-	g, err := parseGeometry(raw, "/boundary", "Polygon", "MultiPolygon")
+// parseArea reads a GeoJSON Polygon or MultiPolygon at field; nil for an absent or null one.
+func parseArea(raw json.RawMessage, field string) (orb.Geometry, error) {
+	g, err := parseGeometry(raw, field, "Polygon", "MultiPolygon")
 	if g == nil || err != nil {
 		return nil, err
 	}
 	if err := geo.ValidateArea(g, maxBoundaryVertices); err != nil {
 		ge := err.(*geo.Error)
-		return nil, beatgrid.FieldErrorf("/boundary"+ge.Path, "%s", ge.Reason)
+		return nil, beatgrid.FieldErrorf(field+ge.Path, "%s", ge.Reason)
 	}
 	return g, nil
 }
@@ -94,7 +94,7 @@ func (h *orgUnitHandlers) create(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in, orgUnitLimit); err != nil {
 		return err
 	}
-	b, err := parseBoundary(in.Boundary)
+	b, err := parseArea(in.Boundary, "/boundary")
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (h *orgUnitHandlers) update(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in, orgUnitLimit); err != nil {
 		return err
 	}
-	b, err := parseBoundary(in.Boundary)
+	b, err := parseArea(in.Boundary, "/boundary")
 	if err != nil {
 		return err
 	}

@@ -156,7 +156,7 @@ type placeAPI[T any, C any] struct {
 	remove   func(context.Context, *beatgrid.Principal, string) error
 	decode   func(*fiber.Ctx) (C, error)
 	toJSON   func(T) any
-	meta     func(T) *beatgrid.Place
+	id       func(T) string
 	geometry func(T) orb.Geometry
 }
 
@@ -176,7 +176,7 @@ func (a *placeAPI[T, C]) listHandler(c *fiber.Ctx) error {
 	if format != "" && format != "json" && format != "geojson" {
 		return beatgrid.FieldErrorf("format", "json or geojson")
 	}
-	p, err := paginate(c, a.list(principal(c)), func(x T) string { return a.meta(x).ID })
+	p, err := paginate(c, a.list(principal(c)), a.id)
 	if err != nil {
 		return err
 	}
@@ -209,15 +209,15 @@ func (a *placeAPI[T, C]) featureCollection(c *fiber.Ctx, p *page[T]) error {
 func (a *placeAPI[T, C]) feature(x T) (*geojson.Feature, error) {
 	b, err := json.Marshal(a.toJSON(x))
 	if err != nil {
-		return nil, fmt.Errorf("handlers: feature of %s: %w", a.meta(x).ID, err)
+		return nil, fmt.Errorf("handlers: feature of %s: %w", a.id(x), err)
 	}
 	var props geojson.Properties
 	if err := json.Unmarshal(b, &props); err != nil {
-		return nil, fmt.Errorf("handlers: feature of %s: %w", a.meta(x).ID, err)
+		return nil, fmt.Errorf("handlers: feature of %s: %w", a.id(x), err)
 	}
 	delete(props, "geometry")
 	f := geojson.NewFeature(a.geometry(x))
-	f.ID, f.Properties = a.meta(x).ID, props
+	f.ID, f.Properties = a.id(x), props
 	return f, nil
 }
 
@@ -240,7 +240,7 @@ func (a *placeAPI[T, C]) createHandler(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Location(a.base + "/" + a.meta(x).ID)
+	c.Location(a.base + "/" + a.id(x))
 	return c.Status(fiber.StatusCreated).JSON(a.toJSON(x))
 }
 
@@ -269,14 +269,14 @@ func (a *placeAPI[T, C]) deleteHandler(c *fiber.Ctx) error {
 func registerPlaces(app *fiber.App, authed fiber.Handler, s *patrol.Places) {
 	(&placeAPI[*beatgrid.Route, patrol.RouteChange]{base: "/v1/routes", list: s.Routes, get: s.Route,
 		create: s.CreateRoute, update: s.UpdateRoute, remove: s.DeleteRoute, decode: decodeRoute,
-		toJSON: func(r *beatgrid.Route) any { return toRouteJSON(r) }, meta: (*beatgrid.Route).Meta,
+		toJSON: func(r *beatgrid.Route) any { return toRouteJSON(r) }, id: func(r *beatgrid.Route) string { return r.ID },
 		geometry: func(r *beatgrid.Route) orb.Geometry { return r.Line }}).register(app, authed)
 	(&placeAPI[*beatgrid.Checkpoint, patrol.CheckpointChange]{base: "/v1/checkpoints", list: s.Checkpoints,
 		get: s.Checkpoint, create: s.CreateCheckpoint, update: s.UpdateCheckpoint, remove: s.DeleteCheckpoint,
 		decode: decodeCheckpoint, toJSON: func(x *beatgrid.Checkpoint) any { return toCheckpointJSON(x) },
-		meta: (*beatgrid.Checkpoint).Meta, geometry: func(x *beatgrid.Checkpoint) orb.Geometry { return x.Point }}).register(app, authed)
+		id: func(x *beatgrid.Checkpoint) string { return x.ID }, geometry: func(x *beatgrid.Checkpoint) orb.Geometry { return x.Point }}).register(app, authed)
 	(&placeAPI[*beatgrid.Kiosk, patrol.KioskChange]{base: "/v1/kiosks", list: s.Kiosks, get: s.Kiosk,
 		create: s.CreateKiosk, update: s.UpdateKiosk, remove: s.DeleteKiosk, decode: decodeKiosk,
-		toJSON: func(k *beatgrid.Kiosk) any { return toKioskJSON(k) }, meta: (*beatgrid.Kiosk).Meta,
+		toJSON: func(k *beatgrid.Kiosk) any { return toKioskJSON(k) }, id: func(k *beatgrid.Kiosk) string { return k.ID },
 		geometry: func(k *beatgrid.Kiosk) orb.Geometry { return k.Point }}).register(app, authed)
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -163,6 +164,9 @@ func write[R any, T placeRec[R]](ctx context.Context, s *Places, k *kind[R, T], 
 	}
 	if err := apply(tree, rec); err != nil {
 		return nil, err
+	}
+	if id != "" && reflect.DeepEqual(rec, k.recs[id]) {
+		return k.recs[id], nil // nothing changed: nothing to store, no new version
 	}
 	stamp(rec.Meta(), &before, s.now())
 	if err := storePlace(ctx, s, k, rec); err != nil {
@@ -463,4 +467,21 @@ func (s *Places) routeByID(id string) *beatgrid.Route {
 		return r
 	}
 	return nil
+}
+
+// InUnit reports whether a live route, checkpoint or kiosk belongs to unit (a beat cannot be
+// deleted while it holds any).
+func (s *Places) InUnit(unit string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return inUnit(s.routes.recs, unit) || inUnit(s.checkpoints.recs, unit) || inUnit(s.kiosks.recs, unit)
+}
+
+func inUnit[R any, T placeRec[R]](recs map[string]T, unit string) bool {
+	for _, r := range recs {
+		if m := r.Meta(); !m.Deleted && m.OrgUnitID == unit {
+			return true
+		}
+	}
+	return false
 }

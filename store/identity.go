@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -22,6 +23,9 @@ type orgUnitDoc struct {
 	Name      string    `bson:"name"`
 	ParentID  string    `bson:"parent_id,omitempty"`
 	Boundary  []byte    `bson:"boundary_wkb,omitempty"`
+	Cells     []byte    `bson:"cells,omitempty"` // little-endian uint64 keys
+	CellZoom  int       `bson:"cell_zoom,omitempty"`
+	Deleted   bool      `bson:"deleted,omitempty"`
 	Version   int64     `bson:"version"`
 	Rev       int64     `bson:"rev"`
 	Past      []string  `bson:"past_parents,omitempty"`
@@ -90,7 +94,8 @@ type signingKeyDoc struct {
 
 func toOrgUnitDoc(u *beatgrid.OrgUnit) (*orgUnitDoc, error) {
 	d := &orgUnitDoc{ID: u.ID, Kind: u.Kind, Name: u.Name, ParentID: u.ParentID, Version: u.Version, Rev: u.Rev,
-		Past: u.PastParents, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+		Past: u.PastParents, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
+		Cells: packCells(u.Cells), CellZoom: u.CellZoom, Deleted: u.Deleted}
 	if u.Boundary != nil {
 		b, err := wkb.Marshal(u.Boundary)
 		if err != nil {
@@ -103,7 +108,12 @@ func toOrgUnitDoc(u *beatgrid.OrgUnit) (*orgUnitDoc, error) {
 
 func fromOrgUnitDoc(d *orgUnitDoc) (*beatgrid.OrgUnit, error) {
 	u := &beatgrid.OrgUnit{ID: d.ID, Kind: d.Kind, Name: d.Name, ParentID: d.ParentID, Version: d.Version, Rev: d.Rev,
-		PastParents: d.Past, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+		PastParents: d.Past, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		CellZoom: d.CellZoom, Deleted: d.Deleted}
+	if len(d.Cells)%8 != 0 {
+		return nil, fmt.Errorf("store: org unit %s cells: %d bytes, not a multiple of 8", d.ID, len(d.Cells))
+	}
+	u.Cells = unpackCells(d.Cells)
 	if len(d.Boundary) > 0 {
 		g, err := wkb.Unmarshal(d.Boundary)
 		if err != nil {
@@ -357,4 +367,28 @@ func sortKeys(keys []*beatgrid.SigningKey) {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
+}
+
+// packCells stores cell keys as little-endian bytes: an array of int64 would cost 10 bytes
+// of BSON per key and would not hold the top bit.
+func packCells(cells []uint64) []byte {
+	if len(cells) == 0 {
+		return nil
+	}
+	b := make([]byte, 8*len(cells))
+	for i, c := range cells {
+		binary.LittleEndian.PutUint64(b[8*i:], c)
+	}
+	return b
+}
+
+func unpackCells(b []byte) []uint64 {
+	if len(b) == 0 {
+		return nil
+	}
+	out := make([]uint64, len(b)/8)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return out
 }

@@ -19,12 +19,14 @@ func TestIdentityStore(t *testing.T, s beatgrid.IdentityStore) {
 	t.Run("OrgUnitRoundTrip", func(t *testing.T) {
 		u := &beatgrid.OrgUnit{ID: "ou-beat-1", Kind: beatgrid.KindBeat, Name: "Beat 1", ParentID: "ou-st",
 			Boundary: orb.Polygon{{{120, 30}, {120.01, 30}, {120.01, 30.01}, {120, 30}}},
-			Version:  1, Rev: 7, PastParents: []string{"ou-old"}, CreatedAt: now, UpdatedAt: now}
+			Cells:    []uint64{1 << 63, 42, 0x8000_0000_0000_0001}, CellZoom: 18,
+			Version: 1, Rev: 7, PastParents: []string{"ou-old"}, CreatedAt: now, UpdatedAt: now}
 		mustOK(t, s.PutOrgUnit(ctx, u))
 		st := mustLoad(t, s, now)
 		got := findByID(st.OrgUnits, func(x *beatgrid.OrgUnit) string { return x.ID }, u.ID)
 		if got == nil || got.Name != u.Name || got.ParentID != u.ParentID || !orb.Equal(got.Boundary, u.Boundary) ||
-			!got.CreatedAt.Equal(now) || got.Rev != 7 || !slices.Equal(got.PastParents, u.PastParents) {
+			!got.CreatedAt.Equal(now) || got.Rev != 7 || !slices.Equal(got.PastParents, u.PastParents) ||
+			!slices.Equal(got.Cells, u.Cells) || got.CellZoom != 18 || got.Deleted {
 			t.Fatalf("loaded %+v, want %+v", got, u)
 		}
 	})
