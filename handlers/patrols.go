@@ -31,9 +31,34 @@ type patrolJSON struct {
 type patrolStats struct {
 	Points      int             `json:"points"`
 	DistanceM   float64         `json:"distance_m"`
+	DurationS   float64         `json:"duration_s"`
+	MovingS     float64         `json:"moving_s"`
+	AvgSpeedMS  float64         `json:"avg_speed_m_s"`
+	MaxSpeedMS  float64         `json:"max_speed_m_s"`
 	FirstFix    *time.Time      `json:"first_fix"`
 	LastFix     *time.Time      `json:"last_fix"`
+	Filter      filterJSON      `json:"filter"`
+	Adherence   *adherenceJSON  `json:"adherence"`
 	Checkpoints checkpointStats `json:"checkpoints"`
+}
+
+// filterJSON counts what the fix filter of the patrol's mode did.
+type filterJSON struct {
+	Kept       int `json:"kept"`
+	Rejected   int `json:"rejected"`
+	Invalid    int `json:"invalid"`
+	NoTime     int `json:"no_time"`
+	Inaccurate int `json:"inaccurate"`
+	OutOfOrder int `json:"out_of_order"`
+	DupTime    int `json:"dup_time"`
+	Repeat     int `json:"repeat"`
+	Teleport   int `json:"teleport"`
+}
+
+type adherenceJSON struct {
+	RouteLengthM float64 `json:"route_length_m"`
+	RouteCovered float64 `json:"route_covered"`
+	TrackOff     float64 `json:"track_off"`
 }
 
 type checkpointStats struct {
@@ -42,15 +67,29 @@ type checkpointStats struct {
 	Missed       []string `json:"missed"`
 	ChainBreaks  int      `json:"chain_breaks"`
 	MockLocation int      `json:"mock_location"`
+	ClockSkew    int      `json:"clock_skew"`
 }
 
 func toPatrolJSON(p patrol.Patrol) patrolJSON {
 	return patrolJSON{ID: p.ID, DeviceID: p.DeviceID, OfficerID: p.UserID, OrgUnitID: p.OrgUnitID, Mode: p.Mode,
 		RouteID: p.RouteID, StartedAt: timePtr(p.StartedAt), EndedAt: timePtr(p.EndedAt),
-		Stats: patrolStats{Points: p.Points, DistanceM: p.Distance, FirstFix: timePtr(p.FirstFix), LastFix: timePtr(p.LastFix),
+		Stats: patrolStats{Points: p.Points, DistanceM: p.Distance, DurationS: p.Track.Duration.Seconds(),
+			MovingS: p.Track.Moving.Seconds(), AvgSpeedMS: p.Track.AvgSpeed, MaxSpeedMS: p.Track.MaxSpeed,
+			FirstFix: timePtr(p.FirstFix), LastFix: timePtr(p.LastFix),
+			Filter: filterJSON{Kept: p.Filter.Kept, Rejected: p.Filter.Rejected(), Invalid: p.Filter.Invalid,
+				NoTime: p.Filter.NoTime, Inaccurate: p.Filter.Inaccurate, OutOfOrder: p.Filter.OutOfOrder,
+				DupTime: p.Filter.DupTime, Repeat: p.Filter.Repeat, Teleport: p.Filter.Teleport},
+			Adherence: toAdherenceJSON(p.Adherence),
 			Checkpoints: checkpointStats{Punched: p.Punches.Punched, Verified: p.Punches.Verified,
 				Missed: append([]string{}, p.Punches.Missed...), ChainBreaks: p.Punches.ChainBreaks,
-				MockLocation: p.Punches.MockLocation}}}
+				MockLocation: p.Punches.MockLocation, ClockSkew: p.Punches.ClockSkew}}}
+}
+
+func toAdherenceJSON(a *geo.Adherence) *adherenceJSON {
+	if a == nil {
+		return nil
+	}
+	return &adherenceJSON{RouteLengthM: a.RouteLength, RouteCovered: a.RouteCovered, TrackOff: a.TrackOff}
 }
 
 // scopeOf returns whether a unit lies in the caller's scope.

@@ -210,6 +210,10 @@ func TestPatrolScope(t *testing.T) {
 		Stats struct {
 			Points    int     `json:"points"`
 			DistanceM float64 `json:"distance_m"`
+			Filter    struct {
+				Kept    int `json:"kept"`
+				DupTime int `json:"dup_time"`
+			} `json:"filter"`
 		} `json:"stats"`
 	}
 	for _, who := range []string{"officer", "cmd.a1"} {
@@ -218,8 +222,9 @@ func TestPatrolScope(t *testing.T) {
 			token = e.login(who, who+"-password").AccessToken
 		}
 		e.must(200, "GET", "/v1/patrols/"+id, nil, token, &p)
-		// Both fixes share one time: the fold keeps both positions (distinct facts).
-		if p.Mode != "foot" || p.Stats.Points != 2 || p.Stats.DistanceM < 1100 || p.Stats.DistanceM > 1125 {
+		// Both fixes share one time: the fold keeps both positions (distinct facts); the
+		// foot filter keeps the first and drops the second, so there is no distance.
+		if p.Mode != "foot" || p.Stats.Points != 2 || p.Stats.Filter.Kept != 1 || p.Stats.Filter.DupTime != 1 || p.Stats.DistanceM != 0 {
 			t.Fatalf("%s sees %+v", who, p)
 		}
 	}

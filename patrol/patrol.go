@@ -7,6 +7,7 @@ package patrol
 import (
 	"cmp"
 	"encoding/json"
+	"math"
 	"slices"
 	gosync "sync"
 	"time"
@@ -22,6 +23,7 @@ type Service struct {
 	places *Places // checkpoints and routes that punches are verified against; may be nil
 
 	mu      gosync.RWMutex
+	viewMu  gosync.Mutex // guards session.track, which readers fill in
 	patrols map[string]*session
 	chains  map[string]map[string]bool // device → the chain hashes of its punches
 }
@@ -52,6 +54,8 @@ type session struct {
 	points map[string][]pointKey
 
 	punches map[string]punch // by mutation (device/id)
+
+	track *trackView // what the fixes say, computed on demand; nil when facts arrived since
 }
 
 type startFact struct {
@@ -60,9 +64,19 @@ type startFact struct {
 	routeID string
 }
 
+// pointKey is a fix as kept: 24 bytes. Positions arrive rounded to 1e-7° (sync), so
+// integers of 1e-7° hold them exactly.
 type pointKey struct {
 	t        int64 // unix nanoseconds
-	lon, lat float64
+	lon, lat int32 // 1e-7 degrees
+	acc      float32
+}
+
+func e7(v float64) int32            { return int32(math.Round(v * 1e7)) }
+func (k pointKey) point() orb.Point { return orb.Point{float64(k.lon) / 1e7, float64(k.lat) / 1e7} }
+
+func (k pointKey) fix() geo.Fix {
+	return geo.Fix{Point: k.point(), T: time.Unix(0, k.t).UTC(), Acc: float64(k.acc)}
 }
 
 func (s *Service) session(id string, m *beatgrid.Mutation) *session {
@@ -83,7 +97,9 @@ func (s *Service) foldStart(m *beatgrid.Mutation) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.session(f.PatrolID, m).starts[startFact{f.T, f.Mode, f.RouteID}] = true
+	ses := s.session(f.PatrolID, m)
+	ses.starts[startFact{f.T, f.Mode, f.RouteID}] = true
+	ses.track = nil
 }
 
 func (s *Service) foldEnd(m *beatgrid.Mutation) {
@@ -105,9 +121,14 @@ func (s *Service) foldPoints(m *beatgrid.Mutation) {
 	defer s.mu.Unlock()
 	pts := make([]pointKey, len(f.Points))
 	for i, pt := range f.Points {
-		pts[i] = pointKey{pt.T.UnixNano(), pt.Lon, pt.Lat}
+		pts[i] = pointKey{t: pt.T.UnixNano(), lon: e7(pt.Lon), lat: e7(pt.Lat)}
+		if pt.Acc != nil {
+			pts[i].acc = float32(*pt.Acc)
+		}
 	}
-	s.session(f.PatrolID, m).points[m.DeviceID+"/"+m.ID] = pts // a repeat replaces itself
+	ses := s.session(f.PatrolID, m)
+	ses.points[m.DeviceID+"/"+m.ID] = pts // a repeat replaces itself
+	ses.track = nil
 }
 
 // Patrol is a patrol session as the API shows it.
@@ -120,11 +141,15 @@ type Patrol struct {
 	RouteID   string
 	StartedAt time.Time // zero until a start arrives
 	EndedAt   time.Time // zero while open
-	Points    int
-	Distance  float64 // metres, along the fixes in time order
+	Points    int       // fixes received, each once
+	Distance  float64   // metres, along the fixes the filter kept, in time order
 	FirstFix  time.Time
 	LastFix   time.Time
 	Punches   Punches
+	Filter    geo.FilterStats // what the filter of the patrol's mode kept and dropped, by reason
+	Track     geo.TrackStats  // of the fixes kept
+	// Adherence compares the kept track with the route's line; nil without a route.
+	Adherence *geo.Adherence
 }
 
 // view is what the session's facts say. Call with s.mu held.
@@ -139,18 +164,77 @@ func (s *Service) view(p *session) Patrol {
 	if len(p.ends) > 0 {
 		v.EndedAt = slices.MaxFunc(keys(p.ends), time.Time.Compare)
 	}
-	pts := p.fixes()
-	v.Points = len(pts)
-	for i, pt := range pts {
-		if i > 0 {
-			v.Distance += geo.Distance(orb.Point{pts[i-1].lon, pts[i-1].lat}, orb.Point{pt.lon, pt.lat})
-		}
-	}
-	if len(pts) > 0 {
-		v.FirstFix, v.LastFix = time.Unix(0, pts[0].t).UTC(), time.Unix(0, pts[len(pts)-1].t).UTC()
-	}
+	tv := s.trackOf(p, v.Mode, v.RouteID)
+	v.Points, v.FirstFix, v.LastFix = tv.points, tv.first, tv.last
+	v.Filter, v.Track, v.Distance, v.Adherence = tv.filter, tv.stats, tv.stats.Distance, tv.adherence
 	v.Punches = s.punchStats(p, v.RouteID)
 	return v
+}
+
+// trackView is what a session's fixes say, kept until facts or its route change.
+type trackView struct {
+	points      int
+	first, last time.Time
+	filter      geo.FilterStats
+	stats       geo.TrackStats
+	adherence   *geo.Adherence
+	route       *beatgrid.Route // the route version adherence was measured against
+}
+
+// Corridors of route adherence: how far from the route's line a track still follows it.
+const (
+	footCorridor  = 30.0 // metres
+	otherCorridor = 50.0
+	movingSpeed   = 0.5 // m/s: slower steps count as stopped
+)
+
+// filterFor returns the fix filter of a patrol mode: a video patrol's camera rides a vehicle;
+// a patrol whose start has not arrived is judged leniently, as a vehicle.
+func filterFor(mode string) geo.FilterConfig {
+	c, err := geo.FilterFor(geo.Mode(mode))
+	if err != nil {
+		c, _ = geo.FilterFor(geo.Vehicle)
+	}
+	return c
+}
+
+// trackOf returns the session's track view, computing it if facts or the route changed.
+// Call with s.mu held (a read lock is enough: the view is a pure function of the facts, and
+// two readers computing it at once store equal values under viewMu).
+func (s *Service) trackOf(p *session, mode, routeID string) *trackView {
+	var route *beatgrid.Route
+	if s.places != nil && routeID != "" {
+		route = s.places.routeByID(routeID)
+	}
+	s.viewMu.Lock()
+	tv := p.track
+	s.viewMu.Unlock()
+	if tv != nil && tv.route == route {
+		return tv
+	}
+	pts := p.fixes()
+	tv = &trackView{points: len(pts), route: route}
+	if len(pts) > 0 {
+		tv.first, tv.last = time.Unix(0, pts[0].t).UTC(), time.Unix(0, pts[len(pts)-1].t).UTC()
+	}
+	fixes := make([]geo.Fix, len(pts))
+	for i, pt := range pts {
+		fixes[i] = pt.fix()
+	}
+	kept, fs := geo.Filter(fixes, filterFor(mode))
+	tv.filter, tv.stats = fs, geo.Stats(kept, movingSpeed)
+	if route != nil && len(route.Line) > 1 {
+		corridor := otherCorridor
+		if mode == string(geo.Foot) {
+			corridor = footCorridor
+		}
+		a := geo.RouteAdherence(route.Line, geo.Points(kept), corridor)
+		tv.adherence = &a
+	}
+	s.viewMu.Lock()
+	p.track = tv
+	s.viewMu.Unlock()
+	return tv
 }
 
 // fixes are the session's fixes in time order, each once: the same fix sent in two
@@ -218,7 +302,7 @@ func (s *Service) Track(p *beatgrid.Principal, in func(unit string) bool, id str
 	pts := ses.fixes()
 	out := make([]geo.Fix, len(pts))
 	for i, pt := range pts {
-		out[i] = geo.Fix{Point: orb.Point{pt.lon, pt.lat}, T: time.Unix(0, pt.t).UTC()}
+		out[i] = pt.fix()
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ type punch struct {
 	t                 time.Time
 	prevHash, hash    string
 	mock              bool
+	skew              bool // the terminal's clock was off when it sent the punch (sync's flag)
 }
 
 func (s *Service) foldPunch(m *beatgrid.Mutation) {
@@ -29,7 +30,8 @@ func (s *Service) foldPunch(m *beatgrid.Mutation) {
 	defer s.mu.Unlock()
 	hash := f.ChainHash()
 	s.session(f.PatrolID, m).punches[m.DeviceID+"/"+m.ID] = punch{checkpointID: f.CheckpointID, tag: f.Tag,
-		at: orb.Point{f.Lon, f.Lat}, t: f.T, prevHash: f.PrevHash, hash: hash, mock: f.MockLocation}
+		at: orb.Point{f.Lon, f.Lat}, t: f.T, prevHash: f.PrevHash, hash: hash, mock: f.MockLocation,
+		skew: slices.Contains(m.Flags, "clock_skew")}
 	if s.chains[m.DeviceID] == nil {
 		s.chains[m.DeviceID] = map[string]bool{}
 	}
@@ -43,6 +45,7 @@ type Punches struct {
 	Missed       []string // checkpoints of the patrol's route with no verified punch
 	ChainBreaks  int      // punches whose previous punch never arrived: deleted, or slipped in
 	MockLocation int      // punches the terminal flagged as from a mock location provider
+	ClockSkew    int      // punches sent from a terminal whose clock was off: their times are suspect
 }
 
 // punchStats verifies the session's punches against the checkpoints and the device's chain.
@@ -54,6 +57,9 @@ func (s *Service) punchStats(p *session, route string) Punches {
 		st.Punched++
 		if pu.mock {
 			st.MockLocation++
+		}
+		if pu.skew {
+			st.ClockSkew++
 		}
 		if pu.prevHash != "" && !s.chains[p.deviceID][pu.prevHash] {
 			st.ChainBreaks++
