@@ -63,14 +63,16 @@ func (r *rasterizer) enter(c Cell, t time.Time) {
 
 // bridges reports whether the step from a to b is walked: short enough in time and
 // metres, and crossing no more cells than its length allows (near the poles, or across
-// the antimeridian, a short step can span half the tile world).
+// the antimeridian, a short step can span half the tile world). A straight step of d
+// metres crosses at most ⌈|Δx|⌉+⌈|Δy|⌉+1 ≤ 3+√2·d/w cells of width w: a 12 m step past
+// a corner crosses 3.
 func (r *rasterizer) bridges(a, b Fix) bool {
 	dt, d := b.T.Sub(a.T), Distance(a.Point, b.Point)
 	if dt < 0 || dt > r.c.MaxGap || !(d <= r.c.MaxStep) {
 		return false
 	}
 	n := walkLen(toTile(a.Point, r.z), toTile(b.Point, r.z))
-	return n <= maxWalk && float64(n) <= 2+2*d/r.cellMetres((a.Point[1]+b.Point[1])/2)
+	return n <= maxWalk && float64(n) <= 3+2*d/r.cellMetres((a.Point[1]+b.Point[1])/2)
 }
 
 // cellMetres is the width of a cell at latitude lat.

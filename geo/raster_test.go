@@ -159,3 +159,18 @@ func TestRasterizeBoundsTheWalk(t *testing.T) {
 		}
 	}
 }
+
+// TestRasterizeShortDiagonalStep: a step of a few metres past a cell corner crosses three
+// cells, and all three are walked (the walk's bound once refused such steps).
+func TestRasterizeShortDiagonalStep(t *testing.T) {
+	corner := CellFromTile(Tile{X: 140000, Y: 90000, Z: 18}).Bound().Min // the south-west corner
+	t0 := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	// From about 5 m north-west of the corner to 5 m south-east,
+	// passing 1 m beside the corner.
+	a := Fix{Point: orb.Point{corner[0] - 0.00004, corner[1] + 0.00003}, T: t0}
+	b := Fix{Point: orb.Point{corner[0] + 0.00004, corner[1] - 0.00004}, T: t0.Add(2 * time.Second)}
+	vs := Rasterize([]Fix{a, b}, DefaultRaster)
+	if len(vs) != 3 {
+		t.Fatalf("a %.1f m diagonal step past a corner gives %d cells, want 3: %v", Distance(a.Point, b.Point), len(vs), vs)
+	}
+}
