@@ -11,6 +11,7 @@ import (
 
 	"github.com/beatgrid/beatgrid"
 	"github.com/beatgrid/beatgrid/auth"
+	"github.com/beatgrid/beatgrid/coverage"
 	"github.com/beatgrid/beatgrid/patrol"
 	bgsync "github.com/beatgrid/beatgrid/sync"
 	"github.com/gofiber/fiber/v2"
@@ -38,9 +39,11 @@ type Deps struct {
 	Feed    *bgsync.Feed
 	Patrols *patrol.Service
 	Places  *patrol.Places
-	Blobs   beatgrid.BlobStore
-	DB      Pinger
-	OpenAPI []byte
+	// Coverage is the coverage ledger; nil serves no coverage routes (tests of other parts).
+	Coverage *coverage.Ledger
+	Blobs    beatgrid.BlobStore
+	DB       Pinger
+	OpenAPI  []byte
 }
 
 // New returns the Fiber app with every route.
@@ -120,6 +123,7 @@ func routes(app *fiber.App, d Deps, m *metrics) {
 	s := &syncHandlers{engine: d.Sync, feed: d.Feed, auth: d.Auth}
 	app.Post("/v1/sync/push", authed, s.push)
 	app.Get("/v1/sync/pull", authed, s.pull)
+	registerIngest(app, d.Auth, d.Sync) // tracking apps: the device credential is in the request
 
 	// HEAD before GET: Fiber's GET would answer HEAD too, but HEAD tells partial uploads apart.
 	b := &blobHandlers{store: d.Blobs, arrived: d.Sync.BlobArrived}

@@ -26,6 +26,20 @@ type Service struct {
 	viewMu  gosync.Mutex // guards session.track, which readers fill in
 	patrols map[string]*session
 	chains  map[string]map[string]bool // device → the chain hashes of its punches
+
+	changed func(id string) // told the id of each patrol whose facts changed; may be nil
+}
+
+// OnChange sets f to be told the id of every patrol whose facts change (coverage follows
+// them). Set it before the log loads; f runs under the service's lock, so keep it short.
+func (s *Service) OnChange(f func(id string)) { s.changed = f }
+
+// touch marks a session's derived views stale. Callers hold s.mu.
+func (s *Service) touch(p *session) {
+	p.track = nil
+	if s.changed != nil {
+		s.changed(p.id)
+	}
 }
 
 // New returns an empty service that verifies punches against places (nil: none verify);
@@ -99,7 +113,7 @@ func (s *Service) foldStart(m *beatgrid.Mutation) {
 	defer s.mu.Unlock()
 	ses := s.session(f.PatrolID, m)
 	ses.starts[startFact{f.T, f.Mode, f.RouteID}] = true
-	ses.track = nil
+	s.touch(ses)
 }
 
 func (s *Service) foldEnd(m *beatgrid.Mutation) {
@@ -109,7 +123,9 @@ func (s *Service) foldEnd(m *beatgrid.Mutation) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.session(f.PatrolID, m).ends[f.T] = true
+	ses := s.session(f.PatrolID, m)
+	ses.ends[f.T] = true
+	s.touch(ses)
 }
 
 func (s *Service) foldPoints(m *beatgrid.Mutation) {
@@ -128,7 +144,7 @@ func (s *Service) foldPoints(m *beatgrid.Mutation) {
 	}
 	ses := s.session(f.PatrolID, m)
 	ses.points[m.DeviceID+"/"+m.ID] = pts // a repeat replaces itself
-	ses.track = nil
+	s.touch(ses)
 }
 
 // Patrol is a patrol session as the API shows it.
@@ -155,10 +171,7 @@ type Patrol struct {
 // view is what the session's facts say. Call with s.mu held.
 func (s *Service) view(p *session) Patrol {
 	v := Patrol{ID: p.id, DeviceID: p.deviceID, UserID: p.userID, OrgUnitID: p.unitID}
-	if len(p.starts) > 0 {
-		first := slices.MinFunc(keys(p.starts), func(a, b startFact) int {
-			return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.mode, b.mode), cmp.Compare(a.routeID, b.routeID))
-		})
+	if first, ok := p.start(); ok {
 		v.StartedAt, v.Mode, v.RouteID = first.t, first.mode, first.routeID
 	}
 	if len(p.ends) > 0 {
@@ -237,6 +250,16 @@ func (s *Service) trackOf(p *session, mode, routeID string) *trackView {
 	return tv
 }
 
+// start is the start that counts: the earliest (ties broken by mode, then route).
+func (p *session) start() (startFact, bool) {
+	if len(p.starts) == 0 {
+		return startFact{}, false
+	}
+	return slices.MinFunc(keys(p.starts), func(a, b startFact) int {
+		return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.mode, b.mode), cmp.Compare(a.routeID, b.routeID))
+	}), true
+}
+
 // fixes are the session's fixes in time order, each once: the same fix sent in two
 // mutations counts once.
 func (p *session) fixes() []pointKey {
@@ -305,4 +328,41 @@ func (s *Service) Track(p *beatgrid.Principal, in func(unit string) bool, id str
 		out[i] = pt.fix()
 	}
 	return out, nil
+}
+
+// Ground is what a patrol covered, as coverage needs it: the fixes its mode's filter kept,
+// in time order, and the places of its verified punches.
+type Ground struct {
+	ID, UnitID, Mode string
+	Kept             []geo.Fix
+	Punches          []geo.Fix // verified punches: the checkpoint's position, the punch's time
+}
+
+// Ground returns what patrol id covered; false if there is no such patrol.
+func (s *Service) Ground(id string) (Ground, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p := s.patrols[id]
+	if p == nil {
+		return Ground{}, false
+	}
+	v := Ground{ID: id, UnitID: p.unitID}
+	if first, ok := p.start(); ok {
+		v.Mode = first.mode
+	}
+	pts := p.fixes()
+	fixes := make([]geo.Fix, len(pts))
+	for i, pt := range pts {
+		fixes[i] = pt.fix()
+	}
+	v.Kept, _ = geo.Filter(fixes, filterFor(v.Mode))
+	for _, pu := range p.punches {
+		if s.places != nil && s.verify(pu) {
+			v.Punches = append(v.Punches, geo.Fix{Point: s.places.checkpointByID(pu.checkpointID).Point, T: pu.t})
+		}
+	}
+	slices.SortFunc(v.Punches, func(a, b geo.Fix) int {
+		return cmp.Or(a.T.Compare(b.T), cmp.Compare(a.Point[0], b.Point[0]), cmp.Compare(a.Point[1], b.Point[1]))
+	})
+	return v, true
 }

@@ -485,3 +485,13 @@ func inUnit[R any, T placeRec[R]](recs map[string]T, unit string) bool {
 	}
 	return false
 }
+
+// KioskByID returns a live kiosk whatever the scope (coverage of kiosk duty); nil if none.
+func (s *Places) KioskByID(id string) *beatgrid.Kiosk {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if k := s.kiosks.recs[id]; k != nil && !k.Deleted {
+		return k
+	}
+	return nil
+}

@@ -29,7 +29,9 @@ func (s *Service) foldPunch(m *beatgrid.Mutation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	hash := f.ChainHash()
-	s.session(f.PatrolID, m).punches[m.DeviceID+"/"+m.ID] = punch{checkpointID: f.CheckpointID, tag: f.Tag,
+	ses := s.session(f.PatrolID, m)
+	defer s.touch(ses)
+	ses.punches[m.DeviceID+"/"+m.ID] = punch{checkpointID: f.CheckpointID, tag: f.Tag,
 		at: orb.Point{f.Lon, f.Lat}, t: f.T, prevHash: f.PrevHash, hash: hash, mock: f.MockLocation,
 		skew: slices.Contains(m.Flags, "clock_skew")}
 	if s.chains[m.DeviceID] == nil {

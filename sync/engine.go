@@ -149,6 +149,11 @@ func (e *Engine) device(id string) *deviceLog {
 type PushRequest struct {
 	DeviceTime time.Time  `json:"device_time"`
 	Mutations  []Incoming `json:"mutations"`
+
+	// Unsequenced lets the mutations carry seq 0: they come from a source with no queue to
+	// number them (a tracking app sending one fix a request, handlers/ingest.go), so they
+	// count in no sequence and report no gap. Set in process only, never from a body.
+	Unsequenced bool `json:"-"`
 }
 
 // Incoming is one mutation as sent.
@@ -210,7 +215,7 @@ func (e *Engine) Push(ctx context.Context, p *beatgrid.Principal, req *PushReque
 		return nil, &LimitError{Limit: "max_mutations", Max: e.cfg.MaxMutations, Got: n}
 	}
 	now := e.cfg.Now()
-	b := &batch{e: e, p: p, now: now, deviceTime: req.DeviceTime}
+	b := &batch{e: e, p: p, now: now, deviceTime: req.DeviceTime, unsequenced: req.Unsequenced}
 	if !req.DeviceTime.IsZero() {
 		skew := req.DeviceTime.Sub(now)
 		b.skewed = skew > e.cfg.MaxSkew || -skew > e.cfg.MaxSkew
@@ -238,12 +243,13 @@ func (e *Engine) Push(ctx context.Context, p *beatgrid.Principal, req *PushReque
 
 // batch is one push in progress, under its device's lock.
 type batch struct {
-	e          *Engine
-	p          *beatgrid.Principal
-	now        time.Time
-	deviceTime time.Time
-	skewed     bool
-	skew       *float64
+	e           *Engine
+	p           *beatgrid.Principal
+	now         time.Time
+	deviceTime  time.Time
+	skewed      bool
+	skew        *float64
+	unsequenced bool // seq 0 allowed (PushRequest.Unsequenced)
 }
 
 // run decides each mutation, stores the new ones in one write, then answers.
@@ -305,7 +311,7 @@ func (b *batch) build(in *Incoming) (*beatgrid.Mutation, error) {
 	t := b.e.reg.types[in.Type]
 	var rej *Rejection
 	switch {
-	case in.Seq < 1:
+	case in.Seq < 1 && !(b.unsequenced && in.Seq == 0):
 		rej = reject(CodeInvalidSeq, "/seq", "seq counts from 1 per device")
 	case t == nil:
 		rej = reject(CodeUnknownType, "/type", "unknown mutation type %q", in.Type)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/beatgrid/beatgrid/auth"
+	"github.com/beatgrid/beatgrid/coverage"
 	"github.com/beatgrid/beatgrid/docs"
 	"github.com/beatgrid/beatgrid/handlers"
 	"github.com/beatgrid/beatgrid/patrol"
@@ -52,14 +53,15 @@ type Main struct {
 	Stdout io.Writer
 	Logger *slog.Logger
 
-	DB      *store.DB
-	Auth    *auth.Service
-	Sync    *bgsync.Engine
-	Feed    *bgsync.Feed
-	Patrols *patrol.Service
-	Places  *patrol.Places
-	App     server
-	URL     string // where it listens, e.g. http://127.0.0.1:8080
+	DB       *store.DB
+	Auth     *auth.Service
+	Sync     *bgsync.Engine
+	Feed     *bgsync.Feed
+	Patrols  *patrol.Service
+	Places   *patrol.Places
+	Coverage *coverage.Ledger
+	App      server
+	URL      string // where it listens, e.g. http://127.0.0.1:8080
 
 	ln     net.Listener
 	served chan error
@@ -149,6 +151,11 @@ func (m *Main) Run(ctx context.Context) error {
 	reg := bgsync.NewRegistry()
 	m.Patrols = patrol.New(m.Places)
 	m.Patrols.Register(reg)
+	m.Coverage = coverage.New(coverage.Config{Store: db, Patrols: m.Patrols, Places: m.Places, Logger: m.Logger})
+	m.Coverage.Register(reg)
+	if err := m.Coverage.Load(ctx); err != nil {
+		return err
+	}
 	blobs := bgsync.NewBlobIndex()
 	if err := blobs.Load(ctx, db); err != nil {
 		return err
@@ -158,7 +165,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.App = handlers.New(handlers.Config{Logger: m.Logger},
-		handlers.Deps{Auth: m.Auth, Sync: m.Sync, Feed: m.Feed, Patrols: m.Patrols, Places: m.Places, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
+		handlers.Deps{Auth: m.Auth, Sync: m.Sync, Feed: m.Feed, Patrols: m.Patrols, Places: m.Places,
+			Coverage: m.Coverage, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -207,11 +215,21 @@ func (m *Main) masterKey() ([]byte, error) {
 }
 
 // startBackground runs housekeeping: expired refresh tokens are pruned hourly.
+// coveragePause is the least time between two rounds of the coverage writer: facts arriving
+// meanwhile are folded in one recompute of their patrol.
+const coveragePause = 500 * time.Millisecond
+
 func (m *Main) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopBg, m.bgDone = cancel, make(chan struct{})
+	coverageDone := make(chan struct{})
+	go func() {
+		defer close(coverageDone)
+		m.Coverage.Run(ctx, coveragePause)
+	}()
 	go func() {
 		defer close(m.bgDone)
+		defer func() { <-coverageDone }()
 		t := time.NewTicker(time.Hour)
 		defer t.Stop()
 		for {
