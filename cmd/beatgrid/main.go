@@ -1,6 +1,7 @@
 // Command beatgrid is the beatgrid server and its tools. With no subcommand it serves.
 //
 //	beatgrid [serve] [--addr ADDR] [--data DIR]   run the server (default :8080, ./beatgrid-data)
+//	beatgrid import FILE… --org UNIT --kind KIND   create places from GeoJSON, GPX, CSV via the API
 //	beatgrid sim --server URL --devices N --duration D [--chaos]   simulated terminals
 //	beatgrid healthcheck [--url URL]              exit 0 if URL answers 200 (for containers)
 //
@@ -40,8 +41,13 @@ func run(ctx context.Context, args []string) error {
 		return healthcheck(ctx, args)
 	case "sim":
 		return simulate(ctx, args, os.Stdout, os.Stderr)
+	case "import":
+		if code := importCommand(ctx, args, os.Stdout, os.Stderr); code != 0 {
+			os.Exit(code)
+		}
+		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, sim, healthcheck)", cmd)
+		return fmt.Errorf("unknown command %q (serve, import, sim, healthcheck)", cmd)
 	}
 }
 
