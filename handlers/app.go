@@ -138,4 +138,7 @@ func routes(app *fiber.App, d Deps, m *metrics) {
 
 	registerPlaces(app, authed, d.Places)
 	registerBeats(app, authed, d.Auth, d.Places.InUnit)
+	if d.Coverage != nil {
+		registerCoverage(app, authed, d)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/beatgrid/beatgrid/auth"
+	"github.com/beatgrid/beatgrid/coverage"
 	"github.com/beatgrid/beatgrid/docs"
 	"github.com/beatgrid/beatgrid/handlers"
 	"github.com/beatgrid/beatgrid/patrol"
@@ -43,6 +44,8 @@ type env struct {
 	sync  *bgsync.Engine
 	db    *store.DB
 	clock *clock
+
+	ledger *coverage.Ledger // flush it (e.flush) before reading coverage
 
 	admin string // the first admin's access token
 	root  string // the root bureau's id
@@ -77,14 +80,20 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 	reg := bgsync.NewRegistry()
 	patrols := patrol.New(places)
 	patrols.Register(reg)
+	ledger := coverage.New(coverage.Config{Store: db, Patrols: patrols, Places: places, Logger: quiet})
+	ledger.Register(reg)
+	if err := ledger.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
 	engine := bgsync.New(db, reg, bgsync.Config{Now: clk.Now, Logger: quiet, Blobs: bgsync.NewBlobIndex()})
 	t.Cleanup(engine.Close)
 	if err := engine.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	app := handlers.New(handlers.Config{Logger: quiet},
-		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols, Places: places, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
-	e := &env{t: t, app: app, svc: svc, sync: engine, db: db, clock: clk}
+		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols, Places: places, Coverage: ledger,
+			Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
+	e := &env{t: t, app: app, svc: svc, sync: engine, db: db, clock: clk, ledger: ledger}
 	e.admin = e.login("admin", adminPassword).AccessToken
 	e.root = e.me(e.admin).Scope.ID
 	return e
@@ -300,4 +309,12 @@ func (e *env) tree() tree {
 	t.ZoneB = e.unit("zone", "Zone B", t.Root)
 	t.StationB1 = e.unit("station", "Station B1", t.ZoneB)
 	return t
+}
+
+// flush folds the coverage of everything pushed so far (the server does it in the background).
+func (e *env) flush() {
+	e.t.Helper()
+	if err := e.ledger.Flush(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
 }

@@ -70,6 +70,7 @@ type session struct {
 	punches map[string]punch // by mutation (device/id)
 
 	track *trackView // what the fixes say, computed on demand; nil when facts arrived since
+	last  pointKey   // the latest fix (by time, then position): where the unit is now
 }
 
 type startFact struct {
@@ -144,6 +145,11 @@ func (s *Service) foldPoints(m *beatgrid.Mutation) {
 	}
 	ses := s.session(f.PatrolID, m)
 	ses.points[m.DeviceID+"/"+m.ID] = pts // a repeat replaces itself
+	for _, pt := range pts {
+		if cmp.Or(cmp.Compare(pt.t, ses.last.t), cmp.Compare(pt.lon, ses.last.lon), cmp.Compare(pt.lat, ses.last.lat)) > 0 {
+			ses.last = pt
+		}
+	}
 	s.touch(ses)
 }
 
@@ -365,4 +371,30 @@ func (s *Service) Ground(id string) (Ground, bool) {
 		return cmp.Or(a.T.Compare(b.T), cmp.Compare(a.Point[0], b.Point[0]), cmp.Compare(a.Point[1], b.Point[1]))
 	})
 	return v, true
+}
+
+// Unit is where a patrolling unit is now.
+type Unit struct {
+	PatrolID, DeviceID, UserID, OrgUnitID, Mode string
+	At                                          geo.Fix // the latest fix
+}
+
+// Live returns the units of the patrols in scope (in) that have not ended and whose latest
+// fix is at or after since, by patrol id. Only commanders and admins see others' units.
+func (s *Service) Live(p *beatgrid.Principal, in func(unit string) bool, since time.Time) []Unit {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Unit
+	for _, ses := range s.patrols {
+		if len(ses.ends) > 0 || ses.last.t == 0 || ses.last.t < since.UnixNano() || !visible(p, ses, in) {
+			continue
+		}
+		u := Unit{PatrolID: ses.id, DeviceID: ses.deviceID, UserID: ses.userID, OrgUnitID: ses.unitID, At: ses.last.fix()}
+		if first, ok := ses.start(); ok {
+			u.Mode = first.mode
+		}
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b Unit) int { return cmp.Compare(a.PatrolID, b.PatrolID) })
+	return out
 }
