@@ -3,12 +3,12 @@ package coverage_test
 import (
 	"bytes"
 	"cmp"
-	"math"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
