@@ -332,6 +332,11 @@ func (l *Ledger) recompute(ctx context.Context, key string) error {
 		return nil
 	}
 	added, removed := diff(old, set)
+	return l.apply(ctx, key, unit, mode, added, removed, set)
+}
+
+// apply stores a source's changes, then shows them: set is the source's new set.
+func (l *Ledger) apply(ctx context.Context, key, unit string, mode uint8, added, removed, set []cellHour) error {
 	if len(added) == 0 && len(removed) == 0 {
 		return nil
 	}
@@ -343,9 +348,10 @@ func (l *Ledger) recompute(ctx context.Context, key string) error {
 	if err := l.cfg.Store.InsertCoverage(ctx, toEntries(key, unit, mode, added)); err != nil {
 		return fmt.Errorf("coverage: %s: %w", key, err)
 	}
+	sortSet(set)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i = l.sourceLocked(key, unit, mode)
+	i := l.sourceLocked(key, unit, mode)
 	src := l.sources[i]
 	for _, ch := range removed {
 		l.removeLocked(ch, i)
@@ -543,4 +549,89 @@ func SegmentCells(lines orb.MultiLineString, z int) []geo.Cell {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// RebuildStats says what a rebuild found.
+type RebuildStats struct {
+	Sources  int // sources recomputed
+	Entries  int // entries in the window, as the facts give them
+	Inserted int // missing from the stored ledger, now stored
+	Deleted  int // stored, but not what the facts give: removed
+}
+
+// Rebuild recomputes, from the facts, every source's entries whose hour lies in [from, to)
+// and makes the stored ledger (as loaded) equal to them: what is missing is inserted, what
+// the facts do not give is deleted; entries outside the window are left alone. progress, if
+// set, is told how many sources are done of how many.
+func (l *Ledger) Rebuild(ctx context.Context, from, to time.Time, progress func(done, total int)) (RebuildStats, error) {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	lo, hi := int32(from.Unix()/3600), int32((to.Unix()+3599)/3600)
+	in := func(ch cellHour) bool { return ch.hour >= lo && ch.hour < hi }
+	keySet := map[string]bool{}
+	l.dmu.Lock()
+	for k := range l.dirty {
+		keySet[k] = true
+	}
+	for k := range l.duties {
+		keySet[k] = true
+	}
+	l.dmu.Unlock()
+	l.mu.RLock()
+	for k := range l.byKey {
+		keySet[k] = true
+	}
+	l.mu.RUnlock()
+	for _, id := range l.cfg.Patrols.IDs() {
+		keySet[id] = true
+	}
+	keys := make([]string, 0, len(keySet))
+	for k := range keySet {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+
+	var st RebuildStats
+	for n, key := range keys {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		unit, mode, set, _ := l.compute(key)
+		var window []cellHour
+		for _, ch := range set {
+			if in(ch) {
+				window = append(window, ch)
+			}
+		}
+		l.mu.RLock()
+		var old, kept []cellHour
+		i, known := l.byKey[key]
+		if known {
+			for _, ch := range l.sources[i].set {
+				if in(ch) {
+					old = append(old, ch)
+				} else {
+					kept = append(kept, ch)
+				}
+			}
+			if src := l.sources[i]; src.mode != mode || src.unit != unit {
+				for j := range old {
+					old[j].secs = ^uint16(0) // rewrite them all under the new mode or unit
+				}
+			}
+		}
+		l.mu.RUnlock()
+		st.Sources++
+		st.Entries += len(window)
+		added, removed := diff(old, window)
+		if err := l.apply(ctx, key, unit, mode, added, removed, append(kept, window...)); err != nil {
+			return st, err
+		}
+		st.Inserted += len(added)
+		st.Deleted += len(removed)
+		if progress != nil {
+			progress(n+1, len(keys))
+		}
+	}
+	return st, nil
 }

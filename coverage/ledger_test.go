@@ -376,3 +376,64 @@ func TestKioskDuty(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRebuild: a rebuild from the facts equals the ledger grown incrementally; it restores
+// entries lost from the store and removes ones the facts do not give, and only within its
+// window.
+func TestRebuild(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenEmbedded(t)
+	w := newWorld(t, db)
+	fixes := readGPX(t, "korita-zbevnica.gpx")
+	ms := trackMutations(uuid.Must(uuid.NewV7()).String(), "foot", fixes, 25)
+	for i := range ms { // incrementally: a flush after every push
+		w.push(ms[i : i+1])
+		w.flush()
+	}
+	want := stored(t, db)
+
+	// A rebuild over all time on a fresh start changes nothing.
+	all := func(w *world) coverage.RebuildStats {
+		st, err := w.ledger.Rebuild(ctx, time.Unix(0, 0), time.Now().Add(time.Hour), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := all(newWorld(t, db)); st.Inserted != 0 || st.Deleted != 0 || st.Entries != len(want) {
+		t.Fatalf("rebuild of an intact ledger: %+v (%d stored)", st, len(want))
+	}
+
+	// Damage the store: 10 entries lost, 3 that no fact gives.
+	var es []beatgrid.CoverageEntry
+	_ = db.ScanCoverage(ctx, func(e *beatgrid.CoverageEntry) error { es = append(es, *e); return nil })
+	slices.SortFunc(es, func(a, b beatgrid.CoverageEntry) int { return cmp.Compare(a.Cell, b.Cell) })
+	if err := db.DeleteCoverage(ctx, es[:10]); err != nil {
+		t.Fatal(err)
+	}
+	bogus := []beatgrid.CoverageEntry{es[20], es[21], es[22]}
+	for i := range bogus {
+		bogus[i].Hour += 1000 // the same places, at hours nobody was there
+		bogus[i].Last = bogus[i].Last.Add(1000 * time.Hour)
+	}
+	if err := db.InsertCoverage(ctx, bogus); err != nil {
+		t.Fatal(err)
+	}
+
+	// A rebuild of a window that holds none of it changes nothing.
+	r := newWorld(t, db)
+	st, err := r.ledger.Rebuild(ctx, time.Unix(0, 0), time.Unix(3600, 0), nil)
+	if err != nil || st.Inserted+st.Deleted != 0 {
+		t.Fatalf("rebuild of an empty window: %+v %v", st, err)
+	}
+	if st := all(r); st.Inserted != 10 || st.Deleted != 3 {
+		t.Fatalf("rebuild of the damaged ledger: %+v", st)
+	}
+	if got := stored(t, db); !slices.Equal(got, want) {
+		t.Fatalf("after the rebuild: %d entries, want %d", len(got), len(want))
+	}
+	b := geo.Points(fixes).Bound()
+	if a, c := w.all(b), r.all(b); !slices.EqualFunc(a, c, statEqual) {
+		t.Fatalf("rebuilt ledger in memory differs from the incremental one: %d vs %d cells", len(c), len(a))
+	}
+}

@@ -398,3 +398,15 @@ func (s *Service) Live(p *beatgrid.Principal, in func(unit string) bool, since t
 	slices.SortFunc(out, func(a, b Unit) int { return cmp.Compare(a.PatrolID, b.PatrolID) })
 	return out
 }
+
+// IDs returns the ids of every patrol, sorted.
+func (s *Service) IDs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.patrols))
+	for id := range s.patrols {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}

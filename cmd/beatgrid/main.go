@@ -2,6 +2,7 @@
 //
 //	beatgrid [serve] [--addr ADDR] [--data DIR]   run the server (default :8080, ./beatgrid-data)
 //	beatgrid import FILE… --org UNIT --kind KIND   create places from GeoJSON, GPX, CSV via the API
+//	beatgrid coverage rebuild --from DATE --to DATE   recompute the coverage ledger from the facts
 //	beatgrid sim --server URL --devices N --duration D [--chaos]   simulated terminals
 //	beatgrid healthcheck [--url URL]              exit 0 if URL answers 200 (for containers)
 //
@@ -41,13 +42,15 @@ func run(ctx context.Context, args []string) error {
 		return healthcheck(ctx, args)
 	case "sim":
 		return simulate(ctx, args, os.Stdout, os.Stderr)
+	case "coverage":
+		return coverageCommand(ctx, args, os.Stdout, os.Stderr)
 	case "import":
 		if code := importCommand(ctx, args, os.Stdout, os.Stderr); code != 0 {
 			os.Exit(code)
 		}
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, import, sim, healthcheck)", cmd)
+		return fmt.Errorf("unknown command %q (serve, import, coverage, sim, healthcheck)", cmd)
 	}
 }
 
