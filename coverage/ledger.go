@@ -76,7 +76,15 @@ type Config struct {
 	Zoom    int            // cell zoom (geo.DefaultZoom when 0)
 	Raster  geo.RasterConfig
 	Logger  *slog.Logger
+	// Retain is how long the hourly detail is kept (whole months: the detail of a month
+	// goes once all of it is older than Retain); older coverage is kept as day roll-ups.
+	// DefaultRetain when 0.
+	Retain time.Duration
+	Now    func() time.Time
 }
+
+// DefaultRetain keeps about three months of hourly detail.
+const DefaultRetain = 92 * 24 * time.Hour
 
 // entry is one (cell, hour, source) in memory: 12 bytes.
 type entry struct {
@@ -125,6 +133,13 @@ type Ledger struct {
 	byKey   map[string]uint32
 	buckets map[geo.Cell]map[geo.Cell][]entry // z14 tile → cell → entries
 	gen     uint64                            // bumped by every change shown
+
+	// floor is the first hour of detail kept: facts before it count only in the day
+	// roll-ups, which hold the coverage of expired months.
+	floor int32
+	days  map[geo.Cell]map[geo.Cell][]dayEntry // z14 tile → cell → day roll-ups
+	units []string                             // the units of day roll-ups, by index
+	unitN map[string]uint32
 }
 
 // New returns an empty ledger. Call Register before the sync log loads, then Load, then Run.
@@ -139,8 +154,15 @@ func New(cfg Config) *Ledger {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Retain == 0 {
+		cfg.Retain = DefaultRetain
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return time.Now().UTC() }
+	}
 	return &Ledger{cfg: cfg, dirty: map[string]bool{}, duties: map[string]*duty{}, wake: make(chan struct{}, 1),
-		byKey: map[string]uint32{}, buckets: map[geo.Cell]map[geo.Cell][]entry{}}
+		byKey: map[string]uint32{}, buckets: map[geo.Cell]map[geo.Cell][]entry{},
+		days: map[geo.Cell]map[geo.Cell][]dayEntry{}, unitN: map[string]uint32{}}
 }
 
 // Zoom returns the zoom of the ledger's cells.
@@ -209,6 +231,16 @@ func (l *Ledger) Load(ctx context.Context) error {
 			l.addLocked(ch, i, src.mode)
 		}
 	}
+	err = l.cfg.Store.ScanCoverageDays(ctx, func(d *beatgrid.CoverageDay) error {
+		l.addDayLocked(d)
+		if h := int32((d.Day + 1) * 24); h > l.floor {
+			l.floor = h // a rolled-up day: its detail is gone for good
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("coverage: load: %w", err)
+	}
 	l.gen++
 	return nil
 }
@@ -259,10 +291,21 @@ func sortSet(set []cellHour) {
 // Run recomputes dirty sources as they come, until ctx ends; pause is the least time
 // between two rounds (facts arriving meanwhile are folded in one recompute).
 func (l *Ledger) Run(ctx context.Context, pause time.Duration) {
+	expire := func() {
+		if err := l.Expire(ctx); err != nil && ctx.Err() == nil {
+			l.cfg.Logger.Error("coverage: expire", "err", err)
+		}
+	}
+	expire()
+	hourly := time.NewTicker(time.Hour)
+	defer hourly.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-hourly.C:
+			expire()
+			continue
 		case <-l.wake:
 		}
 		if err := l.Flush(ctx); err != nil && ctx.Err() == nil {
@@ -315,6 +358,7 @@ func (l *Ledger) Dirty() int {
 func (l *Ledger) recompute(ctx context.Context, key string) error {
 	unit, mode, set, ok := l.compute(key)
 	l.mu.RLock()
+	set = l.sinceFloor(set)
 	i, known := l.byKey[key]
 	var old []cellHour
 	if known {
@@ -597,6 +641,9 @@ func (l *Ledger) Rebuild(ctx context.Context, from, to time.Time, progress func(
 			return st, err
 		}
 		unit, mode, set, _ := l.compute(key)
+		l.mu.RLock()
+		set = l.sinceFloor(set)
+		l.mu.RUnlock()
 		var window []cellHour
 		for _, ch := range set {
 			if in(ch) {

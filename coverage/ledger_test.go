@@ -38,7 +38,7 @@ type world struct {
 	engine *bgsync.Engine
 }
 
-func newWorld(t *testing.T, db *store.DB) *world {
+func newWorld(t *testing.T, db *store.DB, opts ...func(*coverage.Config)) *world {
 	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -48,7 +48,11 @@ func newWorld(t *testing.T, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	patrols := patrol.New(places)
-	ledger := coverage.New(coverage.Config{Store: db, Patrols: patrols, Places: places, Logger: quiet})
+	cfg := coverage.Config{Store: db, Patrols: patrols, Places: places, Logger: quiet}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ledger := coverage.New(cfg)
 	reg := bgsync.NewRegistry()
 	patrols.Register(reg)
 	ledger.Register(reg)
@@ -435,5 +439,70 @@ func TestRebuild(t *testing.T) {
 	b := geo.Points(fixes).Bound()
 	if a, c := w.all(b), r.all(b); !slices.EqualFunc(a, c, statEqual) {
 		t.Fatalf("rebuilt ledger in memory differs from the incremental one: %d vs %d cells", len(c), len(a))
+	}
+}
+
+// TestRetention: the detail of months past the retention becomes day roll-ups: the visits
+// and last visits of every cell stay the same, the detail partitions go, a restart and a
+// recompute from the facts do not bring the detail back, and the hours of the expired days
+// are no longer known.
+func TestRetention(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenEmbedded(t)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	clock := func(c *coverage.Config) { c.Now = func() time.Time { return now }; c.Retain = 30 * 24 * time.Hour }
+	w := newWorld(t, db, clock)
+	walk := readGPX(t, "korita-zbevnica.gpx")
+	shifted := func(to time.Time) []geo.Fix {
+		out := slices.Clone(walk)
+		d := to.Sub(out[0].T)
+		for i := range out {
+			out[i].T = out[i].T.Add(d)
+		}
+		return out
+	}
+	old, recent := shifted(now.AddDate(0, -4, 0)), shifted(now.Add(-48*time.Hour)) // July; November
+	w.push(trackMutations(uuid.Must(uuid.NewV7()).String(), "foot", old, 100))
+	w.push(trackMutations(uuid.Must(uuid.NewV7()).String(), "vehicle", recent, 100))
+	w.flush()
+	bound := geo.Points(walk).Bound()
+	before := w.all(bound)
+	detail := len(stored(t, db))
+
+	if err := w.ledger.Expire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := w.all(bound)
+	if !slices.EqualFunc(before, after, statEqual) {
+		t.Fatalf("coverage changed when the detail expired: %d cells before, %d after", len(before), len(after))
+	}
+	left := stored(t, db)
+	var days int
+	_ = db.ScanCoverageDays(ctx, func(*beatgrid.CoverageDay) error { days++; return nil })
+	if len(left) == 0 || len(left) >= detail || days == 0 {
+		t.Fatalf("detail %d → %d entries, %d day roll-ups", detail, len(left), days)
+	}
+	// The expired July is known by day only: a filter on its first hour finds nothing or
+	// the whole day.
+	july := coverage.Filter{From: old[0].T.Truncate(24 * time.Hour), To: old[0].T.Truncate(24 * time.Hour).Add(24 * time.Hour)}
+	if st, _ := w.ledger.Bound(bound.Pad(0.01), july, 1<<20); len(st) == 0 || !slices.Equal(st[0].Modes, []string{"foot"}) {
+		t.Fatalf("July by day: %+v", st)
+	}
+
+	// A restart loads roll-ups and detail; recomputing every patrol from the facts and a
+	// rebuild of all time keep July out of the detail.
+	r := newWorld(t, db, clock)
+	if got := r.all(bound); !slices.EqualFunc(before, got, statEqual) {
+		t.Fatalf("after a restart: %d cells, want %d", len(got), len(before))
+	}
+	r.flush()
+	if _, err := r.ledger.Rebuild(ctx, time.Unix(0, 0), now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, db); !slices.Equal(got, left) {
+		t.Fatalf("recompute brought back detail: %d entries, want %d", len(got), len(left))
+	}
+	if got := r.all(bound); !slices.EqualFunc(before, got, statEqual) {
+		t.Fatalf("after recompute: %d cells, want %d", len(got), len(before))
 	}
 }

@@ -20,14 +20,17 @@ type Filter struct {
 
 // matcher applies a Filter, remembering the scope answer per source.
 type matcher struct {
-	f        Filter
-	from, to int64
-	scope    []int8 // per source: 0 unknown, 1 in, -1 out
-	sources  []*source
+	f         Filter
+	from, to  int64
+	scope     []int8 // per source: 0 unknown, 1 in, -1 out
+	sources   []*source
+	unitScope []int8 // per unit of the day roll-ups, likewise
+	units     []string
 }
 
 func (l *Ledger) matcher(f Filter) *matcher {
-	m := &matcher{f: f, from: -1 << 62, to: 1 << 62, sources: l.sources, scope: make([]int8, len(l.sources))}
+	m := &matcher{f: f, from: -1 << 62, to: 1 << 62, sources: l.sources, scope: make([]int8, len(l.sources)),
+		units: l.units, unitScope: make([]int8, len(l.units))}
 	if !f.From.IsZero() {
 		m.from = f.From.Unix()
 	}
@@ -44,25 +47,41 @@ func (m *matcher) match(e entry) bool {
 	if t := int64(e.hour)*3600 + int64(e.secs); t < m.from || t >= m.to {
 		return false
 	}
+	return m.in(m.scope, e.src, func() string { return m.sources[e.src].unit })
+}
+
+// in answers the scope question for index i of a cache, asking the filter once.
+func (m *matcher) in(cache []int8, i uint32, unit func() string) bool {
 	if m.f.In == nil {
 		return true
 	}
-	switch m.scope[e.src] {
+	switch cache[i] {
 	case 1:
 		return true
 	case -1:
 		return false
 	}
-	in := m.f.In(m.sources[e.src].unit)
-	m.scope[e.src] = -1
+	in := m.f.In(unit())
+	cache[i] = -1
 	if in {
-		m.scope[e.src] = 1
+		cache[i] = 1
 	}
 	return in
 }
 
-// stat sums the entries of a cell that match; ok is false if none do.
-func (m *matcher) stat(c geo.Cell, es []entry) (geo.CellStat, bool) {
+// matchDay tells whether a day roll-up counts: by its last visit, modes and unit.
+func (m *matcher) matchDay(d dayEntry) bool {
+	if m.f.Modes != 0 && d.modes&m.f.Modes == 0 {
+		return false
+	}
+	if t := d.lastUnix(); t < m.from || t >= m.to {
+		return false
+	}
+	return m.in(m.unitScope, d.unit, func() string { return m.units[d.unit] })
+}
+
+// stat sums the entries and day roll-ups of a cell that match; ok is false if none do.
+func (m *matcher) stat(c geo.Cell, es []entry, ds []dayEntry) (geo.CellStat, bool) {
 	st := geo.CellStat{Cell: c}
 	var modes uint8
 	var last int64
@@ -71,6 +90,13 @@ func (m *matcher) stat(c geo.Cell, es []entry) (geo.CellStat, bool) {
 			st.Visits++
 			modes |= e.mode
 			last = max(last, int64(e.hour)*3600+int64(e.secs))
+		}
+	}
+	for _, d := range ds {
+		if m.matchDay(d) {
+			st.Visits += int(d.visits)
+			modes |= d.modes
+			last = max(last, d.lastUnix())
 		}
 	}
 	if st.Visits == 0 {
@@ -96,22 +122,22 @@ func (l *Ledger) Tile(t geo.Tile, f Filter) []geo.CellStat {
 	m := l.matcher(f)
 	var out []geo.CellStat
 	tc := geo.CellFromTile(t)
-	each := func(cells map[geo.Cell][]entry) {
-		for c, es := range cells {
+	each := func(b geo.Cell) {
+		l.eachCell(b, func(c geo.Cell, es []entry, ds []dayEntry) {
 			if !tc.Contains(c) {
-				continue
+				return
 			}
-			if st, ok := m.stat(c, es); ok {
+			if st, ok := m.stat(c, es, ds); ok {
 				out = append(out, st)
 			}
-		}
+		})
 	}
 	if t.Z >= bucketZoom {
-		each(l.buckets[tc.Parent(bucketZoom)])
+		each(tc.Parent(bucketZoom))
 	} else {
-		for b, cells := range l.buckets {
+		for _, b := range l.bucketKeys() {
 			if tc.Contains(b) {
-				each(cells)
+				each(b)
 			}
 		}
 	}
@@ -128,16 +154,21 @@ func (l *Ledger) Bound(b orb.Bound, f Filter, limit int) (out []geo.CellStat, ok
 	m := l.matcher(f)
 	for x := lo.X; x <= hi.X; x++ {
 		for y := hi.Y; y <= lo.Y; y++ { // tile y grows southwards
-			for c, es := range l.buckets[geo.CellFromTile(geo.Tile{X: x, Y: y, Z: bucketZoom})] {
-				if !b.Contains(c.Center()) {
-					continue
+			full := false
+			l.eachCell(geo.CellFromTile(geo.Tile{X: x, Y: y, Z: bucketZoom}), func(c geo.Cell, es []entry, ds []dayEntry) {
+				if full || !b.Contains(c.Center()) {
+					return
 				}
-				if st, found := m.stat(c, es); found {
+				if st, found := m.stat(c, es, ds); found {
 					if len(out) == limit {
-						return nil, false
+						full = true
+						return
 					}
 					out = append(out, st)
 				}
+			})
+			if full {
+				return nil, false
 			}
 		}
 	}
@@ -152,7 +183,8 @@ func (l *Ledger) Stats(cells []geo.Cell, f Filter) []geo.CellStat {
 	m := l.matcher(f)
 	out := make([]geo.CellStat, len(cells))
 	for i, c := range cells {
-		out[i], _ = m.stat(c, l.buckets[c.Parent(bucketZoom)][c])
+		b := c.Parent(bucketZoom)
+		out[i], _ = m.stat(c, l.buckets[b][c], l.days[b][c])
 	}
 	return out
 }
@@ -175,10 +207,16 @@ func (l *Ledger) Summarize(cells []geo.Cell, f Filter) Summary {
 	for _, c := range cells {
 		var modes uint8
 		var hours uint32
-		for _, e := range l.buckets[c.Parent(bucketZoom)][c] {
+		b := c.Parent(bucketZoom)
+		for _, e := range l.buckets[b][c] {
 			if m.match(e) {
 				modes |= e.mode
 				hours |= 1 << (e.hour % 24)
+			}
+		}
+		for _, d := range l.days[b][c] { // rolled-up days: no hours
+			if m.matchDay(d) {
+				modes |= d.modes
 			}
 		}
 		if modes == 0 {
@@ -248,4 +286,32 @@ func (l *Ledger) Suggest(cells []geo.Cell, n int, f Filter) (orb.LineString, []G
 		line[i] = g.Cell.Center()
 	}
 	return line, order
+}
+
+// eachCell calls fn with every cell of bucket b that has detail or day roll-ups. Callers
+// hold l.mu.
+func (l *Ledger) eachCell(b geo.Cell, fn func(c geo.Cell, es []entry, ds []dayEntry)) {
+	days := l.days[b]
+	for c, es := range l.buckets[b] {
+		fn(c, es, days[c])
+	}
+	for c, ds := range days {
+		if _, seen := l.buckets[b][c]; !seen {
+			fn(c, nil, ds)
+		}
+	}
+}
+
+// bucketKeys returns the buckets with detail or day roll-ups. Callers hold l.mu.
+func (l *Ledger) bucketKeys() []geo.Cell {
+	out := make([]geo.Cell, 0, len(l.buckets)+len(l.days))
+	for b := range l.buckets {
+		out = append(out, b)
+	}
+	for b := range l.days {
+		if _, seen := l.buckets[b]; !seen {
+			out = append(out, b)
+		}
+	}
+	return out
 }

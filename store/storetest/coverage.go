@@ -43,4 +43,38 @@ func TestCoverageStore(t *testing.T, s beatgrid.CoverageStore) {
 			t.Fatalf("entry %+v scanned as %+v", e, g)
 		}
 	}
+
+	// Retention drops the months before a time; the month of the time stays.
+	old := beatgrid.CoverageEntry{Cell: 1 << 63, Hour: at.AddDate(0, -2, 0).Unix() / 3600, Source: "patrol-old", Unit: "ou-1",
+		Mode: "foot", Last: at.AddDate(0, -2, 0)}
+	mustOK(t, s.InsertCoverage(ctx, []beatgrid.CoverageEntry{old}))
+	if n := countCoverage(t, s); n != 101 {
+		t.Fatalf("%d entries with one of two months ago, want 101", n)
+	}
+	mustOK(t, s.DropCoverageBefore(ctx, at.AddDate(0, 0, -at.Day()+1))) // the first of this month
+	if n := countCoverage(t, s); n != 100 {
+		t.Fatalf("%d entries after dropping the months before this one, want 100", n)
+	}
+
+	// Day roll-ups: one document per (tile, day); a repeat is ignored.
+	day := beatgrid.CoverageDay{Tile: 1 << 63, Day: at.Unix() / 86400, Cells: []beatgrid.CoverageDayCell{
+		{Cell: 1<<63 | 1<<20, Unit: "ou-1", Visits: 3, Modes: "foot,vehicle", Last: at},
+		{Cell: 1<<63 | 2<<20, Unit: "ou-2", Visits: 1, Modes: "kiosk", Last: at.Add(time.Hour)}}}
+	mustOK(t, s.InsertCoverageDays(ctx, []beatgrid.CoverageDay{day}))
+	twinDay := day
+	twinDay.Cells = day.Cells[:1]
+	mustOK(t, s.InsertCoverageDays(ctx, []beatgrid.CoverageDay{twinDay}))
+	var days []beatgrid.CoverageDay
+	mustOK(t, s.ScanCoverageDays(ctx, func(d *beatgrid.CoverageDay) error { days = append(days, *d); return nil }))
+	if len(days) != 1 || days[0].Tile != day.Tile || days[0].Day != day.Day || len(days[0].Cells) != 2 ||
+		days[0].Cells[1] != day.Cells[1] || days[0].Cells[0] != day.Cells[0] {
+		t.Fatalf("day roll-ups %+v, want %+v", days, day)
+	}
+}
+
+func countCoverage(t *testing.T, s beatgrid.CoverageStore) int {
+	t.Helper()
+	n := 0
+	mustOK(t, s.ScanCoverage(context.Background(), func(*beatgrid.CoverageEntry) error { n++; return nil }))
+	return n
 }
