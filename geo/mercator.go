@@ -14,9 +14,9 @@ type tilePt struct{ X, Y float64 }
 // latitudes beyond ±85.0511° (even beyond ±90°) land on the top or bottom row, and NaN on 0.
 func toTile(p orb.Point, z int) tilePt {
 	n := math.Ldexp(1, z)
-	s := math.Sin(max(-90, min(p[1], 90)) * math.Pi / 180)
-	x := (p[0]/360 + 0.5) * n
-	y := (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * n
+	s := math.Sin(max(-90, min(p[1], 90)) * (math.Pi / 180)) // constants folded: no divisions
+	x := (p[0]*(1.0/360) + 0.5) * n
+	y := (0.5 - math.Log((1+s)/(1-s))*(1/(4*math.Pi))) * n
 	return tilePt{clampTile(x, n), clampTile(y, n)}
 }
 
