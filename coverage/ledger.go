@@ -361,72 +361,99 @@ func (l *Ledger) recompute(ctx context.Context, key string) error {
 	set = l.sinceFloor(set)
 	i, known := l.byKey[key]
 	var old []cellHour
+	rewrite := false
 	if known {
 		src := l.sources[i]
-		old = src.set
-		if src.mode != mode || src.unit != unit {
-			old = slices.Clone(old) // every entry changes its mode or unit: rewrite all
-			for j := range old {
-				old[j].secs = ^uint16(0) // matches nothing: all deleted, all inserted
-			}
-		}
+		old, rewrite = src.set, src.mode != mode || src.unit != unit
 	}
 	l.mu.RUnlock()
 	if !ok && !known {
 		return nil
 	}
-	added, removed := diff(old, set)
-	return l.apply(ctx, key, unit, mode, added, removed, set)
+	return l.apply(ctx, key, unit, mode, diff(old, set, rewrite), set)
+}
+
+// change is how a source's set changes: entries added and removed (stored), and entries
+// whose last time within the hour moved (shown only: the stored entry keeps the time it was
+// first stored with, so a growing patrol costs inserts, never deletes — a delete scans the
+// embedded store's whole partition).
+type change struct {
+	added, removed, retimed []cellHour
+}
+
+func (c change) empty() bool { return len(c.added)+len(c.removed)+len(c.retimed) == 0 }
+
+// diff compares a source's old and new sets by (cell, hour); rewrite (the source changed
+// its mode or unit, which every stored entry carries) removes and adds them all.
+func diff(a, b []cellHour, rewrite bool) change {
+	if rewrite {
+		return change{added: b, removed: a}
+	}
+	type key struct {
+		cell geo.Cell
+		hour int32
+	}
+	in := make(map[key]uint16, len(a))
+	for _, x := range a {
+		in[key{x.cell, x.hour}] = x.secs
+	}
+	var c change
+	for _, x := range b {
+		k := key{x.cell, x.hour}
+		secs, ok := in[k]
+		switch {
+		case !ok:
+			c.added = append(c.added, x)
+		case secs != x.secs:
+			c.retimed = append(c.retimed, x)
+		}
+		delete(in, k)
+	}
+	for _, x := range a {
+		if _, ok := in[key{x.cell, x.hour}]; ok {
+			c.removed = append(c.removed, x)
+		}
+	}
+	return c
 }
 
 // apply stores a source's changes, then shows them: set is the source's new set.
-func (l *Ledger) apply(ctx context.Context, key, unit string, mode uint8, added, removed, set []cellHour) error {
-	if len(added) == 0 && len(removed) == 0 {
+func (l *Ledger) apply(ctx context.Context, key, unit string, mode uint8, c change, set []cellHour) error {
+	if c.empty() {
 		return nil
 	}
-	if len(removed) > 0 {
-		if err := l.cfg.Store.DeleteCoverage(ctx, toEntries(key, unit, mode, removed)); err != nil {
+	if len(c.removed) > 0 {
+		if err := l.cfg.Store.DeleteCoverage(ctx, toEntries(key, unit, mode, c.removed)); err != nil {
 			return fmt.Errorf("coverage: %s: %w", key, err)
 		}
 	}
-	if err := l.cfg.Store.InsertCoverage(ctx, toEntries(key, unit, mode, added)); err != nil {
-		return fmt.Errorf("coverage: %s: %w", key, err)
+	if len(c.added) > 0 {
+		if err := l.cfg.Store.InsertCoverage(ctx, toEntries(key, unit, mode, c.added)); err != nil {
+			return fmt.Errorf("coverage: %s: %w", key, err)
+		}
 	}
 	sortSet(set)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	i := l.sourceLocked(key, unit, mode)
 	src := l.sources[i]
-	for _, ch := range removed {
+	for _, ch := range c.removed {
 		l.removeLocked(ch, i)
 	}
 	src.unit, src.mode, src.set = unit, mode, set
-	for _, ch := range added {
+	for _, ch := range c.added {
 		l.addLocked(ch, i, mode)
+	}
+	for _, ch := range c.retimed {
+		es := l.buckets[ch.cell.Parent(bucketZoom)][ch.cell]
+		for j := range es {
+			if es[j].src == i && es[j].hour == ch.hour {
+				es[j].secs = ch.secs
+			}
+		}
 	}
 	l.gen++
 	return nil
-}
-
-// diff returns the entries of b not in a, and of a not in b (both sorted; an entry whose
-// time differs counts as removed and added, so the stored last time is replaced).
-func diff(a, b []cellHour) (added, removed []cellHour) {
-	in := make(map[cellHour]bool, len(a))
-	for _, x := range a {
-		in[x] = true
-	}
-	for _, x := range b {
-		if !in[x] {
-			added = append(added, x)
-		}
-		delete(in, x)
-	}
-	for _, x := range a {
-		if in[x] {
-			removed = append(removed, x)
-		}
-	}
-	return added, removed
 }
 
 func toEntries(key, unit string, mode uint8, chs []cellHour) []beatgrid.CoverageEntry {
@@ -661,21 +688,17 @@ func (l *Ledger) Rebuild(ctx context.Context, from, to time.Time, progress func(
 					kept = append(kept, ch)
 				}
 			}
-			if src := l.sources[i]; src.mode != mode || src.unit != unit {
-				for j := range old {
-					old[j].secs = ^uint16(0) // rewrite them all under the new mode or unit
-				}
-			}
 		}
+		rewrite := known && (l.sources[i].mode != mode || l.sources[i].unit != unit)
 		l.mu.RUnlock()
 		st.Sources++
 		st.Entries += len(window)
-		added, removed := diff(old, window)
-		if err := l.apply(ctx, key, unit, mode, added, removed, append(kept, window...)); err != nil {
+		c := diff(old, window, rewrite)
+		if err := l.apply(ctx, key, unit, mode, c, append(kept, window...)); err != nil {
 			return st, err
 		}
-		st.Inserted += len(added)
-		st.Deleted += len(removed)
+		st.Inserted += len(c.added)
+		st.Deleted += len(c.removed)
 		if progress != nil {
 			progress(n+1, len(keys))
 		}
