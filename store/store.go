@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -147,22 +148,37 @@ func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
 // quiet returns a logger for FerretDB that passes only its errors: it logs every connection
 // at info level and every error answer (a duplicate key, a missing collection) as a warning.
 func quiet(l *slog.Logger) *slog.Logger {
-	return slog.New(levelFilter{l.Handler(), slog.LevelError}).With("component", "ferretdb")
+	return slog.New(levelFilter{inner: l.Handler(), min: slog.LevelError}).With("component", "ferretdb")
 }
 
+// levelFilter passes on FerretDB's records of min and above. The attributes FerretDB adds
+// to its loggers (the SQL and the whole document of every statement) are kept unformatted
+// and given to the inner handler only when a record is logged: formatting them for records
+// that are then dropped took 12% of the CPU of an ingest.
 type levelFilter struct {
-	slog.Handler
-	min slog.Level
+	inner slog.Handler
+	min   slog.Level
+	ops   []func(slog.Handler) slog.Handler // WithAttrs and WithGroup, in order
 }
 
 func (h levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
+	return l >= h.min && h.inner.Enabled(ctx, l)
 }
+
+func (h levelFilter) Handle(ctx context.Context, r slog.Record) error {
+	inner := h.inner
+	for _, op := range h.ops {
+		inner = op(inner)
+	}
+	return inner.Handle(ctx, r)
+}
+
 func (h levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
-	return levelFilter{h.Handler.WithAttrs(a), h.min}
+	return levelFilter{h.inner, h.min, append(slices.Clip(h.ops), func(x slog.Handler) slog.Handler { return x.WithAttrs(a) })}
 }
+
 func (h levelFilter) WithGroup(n string) slog.Handler {
-	return levelFilter{h.Handler.WithGroup(n), h.min}
+	return levelFilter{h.inner, h.min, append(slices.Clip(h.ops), func(x slog.Handler) slog.Handler { return x.WithGroup(n) })}
 }
 
 // writing takes the embedded store's write lock and returns its release; on MongoDB, which
