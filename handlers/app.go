@@ -12,7 +12,9 @@ import (
 	"github.com/beatgrid/beatgrid"
 	"github.com/beatgrid/beatgrid/auth"
 	"github.com/beatgrid/beatgrid/coverage"
+	"github.com/beatgrid/beatgrid/inspect"
 	"github.com/beatgrid/beatgrid/patrol"
+	"github.com/beatgrid/beatgrid/report"
 	bgsync "github.com/beatgrid/beatgrid/sync"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -41,9 +43,15 @@ type Deps struct {
 	Places  *patrol.Places
 	// Coverage is the coverage ledger; nil serves no coverage routes (tests of other parts).
 	Coverage *coverage.Ledger
-	Blobs    beatgrid.BlobStore
-	DB       Pinger
-	OpenAPI  []byte
+	// Inspect serves venues, checklists, inspections, hazards and tasks; nil serves none.
+	Inspect *inspect.Service
+	// Reports serves reports and alerts; nil serves none.
+	Reports *report.Service
+	Blobs   beatgrid.BlobStore
+	DB      Pinger
+	OpenAPI []byte
+	// BasemapURL is the console's raster basemap, a tile URL template; "" for none.
+	BasemapURL string
 }
 
 // New returns the Fiber app with every route.
@@ -138,7 +146,14 @@ func routes(app *fiber.App, d Deps, m *metrics) {
 
 	registerPlaces(app, authed, d.Places)
 	registerBeats(app, authed, d.Auth, d.Places.InUnit)
+	if d.Reports != nil {
+		registerReports(app, authed, d.Reports)
+	}
+	if d.Inspect != nil {
+		registerInspect(app, authed, d.Inspect, d.Auth)
+	}
 	if d.Coverage != nil {
 		registerCoverage(app, authed, d)
 	}
+	registerConsole(app, d.BasemapURL) // the commander console at /: public static files
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/beatgrid/beatgrid/coverage"
 	"github.com/beatgrid/beatgrid/docs"
 	"github.com/beatgrid/beatgrid/handlers"
+	"github.com/beatgrid/beatgrid/inspect"
 	"github.com/beatgrid/beatgrid/patrol"
+	"github.com/beatgrid/beatgrid/report"
 	"github.com/beatgrid/beatgrid/store"
 	"github.com/beatgrid/beatgrid/store/storetest"
 	bgsync "github.com/beatgrid/beatgrid/sync"
@@ -85,14 +87,27 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 	if err := ledger.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	insp, err := inspect.New(ctx, inspect.Config{Store: db, Tree: svc.OrgTree, Feed: feed, Logger: quiet, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp.Register(reg)
 	engine := bgsync.New(db, reg, bgsync.Config{Now: clk.Now, Logger: quiet, Blobs: bgsync.NewBlobIndex()})
 	t.Cleanup(engine.Close)
 	if err := engine.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := insp.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acks, err := report.LoadAcks(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := &report.Service{Auth: svc, Patrols: patrols, Coverage: ledger, Inspect: insp, Acks: acks}
 	app := handlers.New(handlers.Config{Logger: quiet},
-		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols, Places: places, Coverage: ledger,
-			Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
+		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols, Places: places, Coverage: ledger, Inspect: insp,
+			Reports: reports, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
 	e := &env{t: t, app: app, svc: svc, sync: engine, db: db, clock: clk, ledger: ledger}
 	e.admin = e.login("admin", adminPassword).AccessToken
 	e.root = e.me(e.admin).Scope.ID

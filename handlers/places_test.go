@@ -374,3 +374,23 @@ func (p placeOut) point() [2]float64 {
 	lat, _ := c[1].(float64)
 	return [2]float64{lon, lat}
 }
+
+// TestPlaceEmptyPatch: a PATCH that changes nothing stores nothing: same version, nothing
+// new to pull.
+func TestPlaceEmptyPatch(t *testing.T) {
+	e := newEnv(t)
+	tr := e.tree()
+	for _, k := range placeKinds {
+		var p, q placeOut
+		e.must(201, "POST", k.path, k.body(tr.StationA1, 1), e.admin, &p)
+		e.must(200, "PATCH", k.path+"/"+p.ID, map[string]any{}, e.admin, &q)
+		e.must(200, "PATCH", k.path+"/"+p.ID, map[string]any{"name": p.Name}, e.admin, &q)
+		if q.Version != p.Version {
+			t.Fatalf("%s: an empty PATCH made version %d from %d", k.path, q.Version, p.Version)
+		}
+		e.must(200, "PATCH", k.path+"/"+p.ID, map[string]any{"name": p.Name + " renamed"}, e.admin, &q)
+		if q.Version != p.Version+1 {
+			t.Fatalf("%s: a rename made version %d from %d", k.path, q.Version, p.Version)
+		}
+	}
+}

@@ -19,6 +19,7 @@ func TestConformance(t *testing.T) {
 			t.Run("blobs", func(t *testing.T) { storetest.TestBlobStore(t, storetest.Open(t, b)) })
 			t.Run("places", func(t *testing.T) { storetest.TestPlaceStore(t, storetest.Open(t, b)) })
 			t.Run("coverage", func(t *testing.T) { storetest.TestCoverageStore(t, storetest.Open(t, b)) })
+			t.Run("inspect", func(t *testing.T) { storetest.TestInspectStore(t, storetest.Open(t, b)) })
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/beatgrid/beatgrid"
 	"github.com/beatgrid/beatgrid/geo"
@@ -35,11 +36,15 @@ func TestCoverageRebuildCommand(t *testing.T) {
 	}
 	patrolID := uuid.Must(uuid.NewV7()).String()
 	var pts []map[string]any
+	shift := time.Duration(0) // the walk as if it happened two hours ago: older coverage is past retention
 	for _, tr := range tracks {
 		for _, seg := range tr.Segments {
 			for _, f := range seg {
 				if f.Timed() && len(pts) < 2000 {
-					pts = append(pts, map[string]any{"lon": f.Point[0], "lat": f.Point[1], "t": f.T})
+					if shift == 0 {
+						shift = time.Since(f.T) - 2*time.Hour
+					}
+					pts = append(pts, map[string]any{"lon": f.Point[0], "lat": f.Point[1], "t": f.T.Add(shift)})
 				}
 			}
 		}

@@ -530,7 +530,7 @@ func TestImportServer(t *testing.T) {
 
 	t.Run("an endpoint the server lacks stops the run", func(t *testing.T) {
 		file := filepath.Join(dir, "venues.csv")
-		if err := os.WriteFile(file, []byte("name,type,address,lon,lat\nA,bar,1 Quay St,120.1,30.2\nB,bar,2 Quay St,120.1,30.2\nC,bar,3 Quay St,120.1,30.2\n"), 0o600); err != nil {
+		if err := os.WriteFile(file, []byte("name,type,address,lon,lat\nA,restaurant,1 Quay St,120.1,30.2\nB,restaurant,2 Quay St,120.1,30.2\nC,restaurant,3 Quay St,120.1,30.2\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		code, out, errOut := run(t, station.ID, "venues", "--parallel", "1", file)

@@ -20,9 +20,12 @@ import (
 
 	"github.com/beatgrid/beatgrid/auth"
 	"github.com/beatgrid/beatgrid/coverage"
+	"github.com/beatgrid/beatgrid/demo"
 	"github.com/beatgrid/beatgrid/docs"
 	"github.com/beatgrid/beatgrid/handlers"
+	"github.com/beatgrid/beatgrid/inspect"
 	"github.com/beatgrid/beatgrid/patrol"
+	"github.com/beatgrid/beatgrid/report"
 	"github.com/beatgrid/beatgrid/store"
 	bgsync "github.com/beatgrid/beatgrid/sync"
 )
@@ -45,6 +48,8 @@ type Config struct {
 	LogFormat     string        // BEATGRID_LOG_FORMAT: text, json
 	Reload        time.Duration // BEATGRID_IDENTITY_RELOAD: default 5s on MongoDB, off embedded
 	LoginIPBurst  int           // BEATGRID_LOGIN_IP_BURST: sign-ins from one IP at once (default 30)
+	Demo          bool          // BEATGRID_DEMO=1, --demo: seed the demo county into an empty database
+	BasemapURL    string        // BEATGRID_BASEMAP_URL: the console's raster basemap ({z}/{x}/{y} template)
 }
 
 // Main is the server program: ParseFlags, Run, Close (as in benbjohnson/wtf's cmd/wtfd).
@@ -60,6 +65,7 @@ type Main struct {
 	Patrols  *patrol.Service
 	Places   *patrol.Places
 	Coverage *coverage.Ledger
+	Demo     *demo.Demo // the seeded demo county, if --demo seeded one
 	App      server
 	URL      string // where it listens, e.g. http://127.0.0.1:8080
 
@@ -83,6 +89,8 @@ func NewMain() *Main {
 		LogFormat:     env("BEATGRID_LOG_FORMAT", "text"),
 		Reload:        envDuration("BEATGRID_IDENTITY_RELOAD", 0),
 		LoginIPBurst:  envInt("BEATGRID_LOGIN_IP_BURST", 0),
+		Demo:          os.Getenv("BEATGRID_DEMO") != "" && os.Getenv("BEATGRID_DEMO") != "0",
+		BasemapURL:    os.Getenv("BEATGRID_BASEMAP_URL"),
 	}}
 }
 
@@ -112,6 +120,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&m.Config.Addr, "addr", m.Config.Addr, "listen address (env BEATGRID_ADDR)")
 	fs.StringVar(&m.Config.DataDir, "data", m.Config.DataDir, "data directory of the embedded database (env BEATGRID_DATA)")
+	fs.BoolVar(&m.Config.Demo, "demo", m.Config.Demo, "seed a demo county into an empty database (env BEATGRID_DEMO=1)")
 	return fs.Parse(args)
 }
 
@@ -156,6 +165,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Coverage.Load(ctx); err != nil {
 		return err
 	}
+	insp, err := inspect.New(ctx, inspect.Config{Store: db, Tree: m.Auth.OrgTree, Feed: m.Feed, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	insp.Register(reg)
 	blobs := bgsync.NewBlobIndex()
 	if err := blobs.Load(ctx, db); err != nil {
 		return err
@@ -164,9 +178,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Sync.Load(ctx); err != nil {
 		return err
 	}
+	if err := insp.Start(ctx); err != nil {
+		return err
+	}
+	acks, err := report.LoadAcks(ctx, db)
+	if err != nil {
+		return err
+	}
+	reports := &report.Service{Auth: m.Auth, Patrols: m.Patrols, Coverage: m.Coverage, Inspect: insp, Acks: acks}
 	m.App = handlers.New(handlers.Config{Logger: m.Logger},
 		handlers.Deps{Auth: m.Auth, Sync: m.Sync, Feed: m.Feed, Patrols: m.Patrols, Places: m.Places,
-			Coverage: m.Coverage, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
+			Coverage: m.Coverage, Inspect: insp, Reports: reports, Blobs: db, DB: db, OpenAPI: docs.OpenAPI,
+			BasemapURL: m.Config.BasemapURL})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -174,6 +197,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.App.Listener(m.ln) }()
 	m.startBackground()
+	if err := m.seedDemo(ctx, created, password); err != nil {
+		return err
+	}
 	m.Logger.Info("beatgrid started", "url", m.URL, "embedded", db.Embedded(), "startup", time.Since(start).Round(time.Millisecond))
 	m.printSignIn(created, password)
 	return nil
@@ -259,6 +285,7 @@ func (m *Main) printSignIn(created bool, password string) {
 	} else {
 		password = "<admin password>"
 	}
+	fmt.Fprintf(w, "Console: open %s/ and sign in as admin\n", m.URL)
 	fmt.Fprintf(w, "Sign in:\n  curl -s %s/v1/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"admin\",\"password\":\"%s\"}'\n\n",
 		m.URL, password)
 }
@@ -276,6 +303,9 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
 		}
 		<-m.served
+	}
+	if m.Demo != nil {
+		m.Demo.Stop()
 	}
 	if m.stopBg != nil {
 		m.stopBg()
