@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 )
@@ -21,10 +22,12 @@ type photo struct {
 }
 
 // takePhoto makes a photo of 20–60 KB (random bytes behind a JPEG header).
-func (t *terminal) takePhoto() photo {
-	data := make([]byte, 20<<10+t.rng.IntN(40<<10))
+func (t *terminal) takePhoto() photo { return makePhoto(t.rng) }
+
+func makePhoto(rng *rand.Rand) photo {
+	data := make([]byte, 20<<10+rng.IntN(40<<10))
 	for i := range data {
-		data[i] = byte(t.rng.Uint32())
+		data[i] = byte(rng.Uint32())
 	}
 	copy(data, []byte{0xff, 0xd8, 0xff, 0xe0})
 	sum := sha256.Sum256(data)

@@ -21,30 +21,39 @@ type credentials struct {
 // setup signs the admin in, creates a station for this run under the admin's unit, and an
 // officer and an enrolled terminal for each of n terminals.
 func setup(ctx context.Context, c *client, cfg *Config, n int) (station, adminToken string, creds []credentials, err error) {
+	station, adminToken, err = setupStation(ctx, c, cfg)
+	if err != nil {
+		return "", "", nil, err
+	}
+	creds = make([]credentials, n)
+	for i := range creds {
+		if creds[i], err = enroll(ctx, c, adminToken, station, TerminalName(cfg.RunID, i)); err != nil {
+			return "", "", nil, err
+		}
+		cfg.progress("setup: %d/%d terminals enrolled", i+1, n)
+	}
+	return station, adminToken, creds, nil
+}
+
+// setupStation signs the admin in and creates a station for this run under the admin's unit.
+func setupStation(ctx context.Context, c *client, cfg *Config) (station, adminToken string, err error) {
 	var admin tokens
 	login := map[string]string{"username": cfg.AdminUser, "password": cfg.AdminPassword}
 	if err := c.call(ctx, http.MethodPost, "/v1/auth/login", "", login, &admin); err != nil {
-		return "", "", nil, fmt.Errorf("sim: admin sign-in: %w", err)
+		return "", "", fmt.Errorf("sim: admin sign-in: %w", err)
 	}
 	var me struct {
 		Scope struct{ ID string } `json:"scope"`
 	}
 	if err := c.call(ctx, http.MethodGet, "/v1/me", admin.Access, nil, &me); err != nil {
-		return "", "", nil, fmt.Errorf("sim: /v1/me: %w", err)
+		return "", "", fmt.Errorf("sim: /v1/me: %w", err)
 	}
 	var st struct{ ID string }
 	unit := map[string]string{"kind": "station", "name": "Sim station " + cfg.RunID, "parent_id": me.Scope.ID}
 	if err := c.call(ctx, http.MethodPost, "/v1/org-units", admin.Access, unit, &st); err != nil {
-		return "", "", nil, fmt.Errorf("sim: create station: %w", err)
+		return "", "", fmt.Errorf("sim: create station: %w", err)
 	}
-	creds = make([]credentials, n)
-	for i := range creds {
-		if creds[i], err = enroll(ctx, c, admin.Access, st.ID, fmt.Sprintf("sim-%s-%03d", cfg.RunID, i)); err != nil {
-			return "", "", nil, err
-		}
-		cfg.progress("setup: %d/%d terminals enrolled", i+1, n)
-	}
-	return st.ID, admin.Access, creds, nil
+	return st.ID, admin.Access, nil
 }
 
 // enroll creates an officer and a terminal of unit and enrolls the terminal.

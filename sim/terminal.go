@@ -108,10 +108,15 @@ func (t *terminal) inspect() {
 	f := t.fixes[t.next%len(t.fixes)]
 	p := t.takePhoto()
 	t.photos = append(t.photos, p)
-	t.add("inspection.submit", f.T, map[string]any{"inspection_id": uuid.Must(uuid.NewV7()).String(),
-		"venue_id": fmt.Sprintf("venue-%d", t.rng.IntN(50)), "checklist_id": "small-shop", "checklist_version": 1,
-		"answers": []map[string]any{{"item": "fire_extinguisher", "value": t.rng.IntN(4) > 0}, {"item": "exits_clear", "value": true}},
-		"photos":  []string{p.sha}, "lon": f.Point[0], "lat": f.Point[1], "t": f.T})
+	t.add("inspection.submit", f.T, inspectionPayload(t.rng, p.sha, f))
+}
+
+// inspectionPayload is an inspection of a venue at f with one photo.
+func inspectionPayload(rng *rand.Rand, photo string, f geo.Fix) map[string]any {
+	return map[string]any{"inspection_id": uuid.Must(uuid.NewV7()).String(),
+		"venue_id": fmt.Sprintf("venue-%d", rng.IntN(50)), "checklist_id": "small-shop", "checklist_version": 1,
+		"answers": []map[string]any{{"item": "fire_extinguisher", "value": rng.IntN(4) > 0}, {"item": "exits_clear", "value": true}},
+		"photos":  []string{photo}, "lon": f.Point[0], "lat": f.Point[1], "t": f.T}
 }
 
 func (t *terminal) add(typ string, at time.Time, payload any) {

@@ -4,6 +4,7 @@
 //	beatgrid import FILE… --org UNIT --kind KIND   create places from GeoJSON, GPX, CSV via the API
 //	beatgrid coverage rebuild --from DATE --to DATE   recompute the coverage ledger from the facts
 //	beatgrid sim --server URL --devices N --duration D [--chaos]   simulated terminals
+//	beatgrid load --server URL [--devices N] [--duration D] [--speedup X]   load generator, prints a report
 //	beatgrid healthcheck [--url URL]              exit 0 if URL answers 200 (for containers)
 //
 // main only wires configuration, store, services and handlers together.
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string) error {
 		return healthcheck(ctx, args)
 	case "sim":
 		return simulate(ctx, args, os.Stdout, os.Stderr)
+	case "load":
+		return loadCommand(ctx, args, os.Stdout, os.Stderr)
 	case "coverage":
 		return coverageCommand(ctx, args, os.Stdout, os.Stderr)
 	case "import":
@@ -50,7 +53,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, import, coverage, sim, healthcheck)", cmd)
+		return fmt.Errorf("unknown command %q (serve, import, coverage, sim, load, healthcheck)", cmd)
 	}
 }
 
