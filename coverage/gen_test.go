@@ -104,14 +104,14 @@ type genPush struct {
 
 // day generates every terminal's patrol of day (a midnight, UTC), as pushes in the order
 // a server receives them. patrols gets each patrol's id and fixes if not nil.
-func (c *genCounty) day(day time.Time, patrols func(id string, mode geo.Mode, fixes []geo.Fix)) []genPush {
+func (c *genCounty) day(day time.Time, patrols func(term *genTerminal, id string, fixes []geo.Fix)) []genPush {
 	var out []genPush
 	for _, term := range c.terminals {
 		start := day.Add(time.Duration(term.shift) * genShift)
 		fixes := genWalk(c.rng, c.bound, term.mode, term.home, start)
 		id := uuid.Must(uuid.NewV7()).String()
 		if patrols != nil {
-			patrols(id, term.mode, fixes)
+			patrols(term, id, fixes)
 		}
 		out = append(out, term.pushes(id, fixes)...)
 	}
@@ -236,7 +236,8 @@ func TestGenerator(t *testing.T) {
 	day := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	var n, kept int
 	speeds := map[geo.Mode][]float64{}
-	pushes := c.day(day, func(id string, mode geo.Mode, fixes []geo.Fix) {
+	pushes := c.day(day, func(term *genTerminal, id string, fixes []geo.Fix) {
+		mode := term.mode
 		if len(fixes) != genFixes {
 			t.Fatalf("%d fixes", len(fixes))
 		}
