@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 )
 
 // Venue types: the "nine kinds of small venues" (九小场所) and rental housing, graded A/B/C.
@@ -47,25 +46,32 @@ type Venue struct {
 }
 
 // MarshalJSON gives the venue's API shape, the same on GET and on pull.
+// pointJSON is a GeoJSON Point (orb/geojson would bring the database driver's bson into
+// every package that imports this one).
+type pointJSON struct {
+	Type        string     `json:"type"`
+	Coordinates [2]float64 `json:"coordinates"`
+}
+
 func (v *Venue) MarshalJSON() ([]byte, error) {
 	reasons := v.RiskReasons
 	if reasons == nil {
 		reasons = []string{}
 	}
 	return json.Marshal(struct {
-		ID           string            `json:"id"`
-		OrgUnitID    string            `json:"org_unit_id"`
-		Name         string            `json:"name"`
-		Type         string            `json:"type"`
-		Address      string            `json:"address"`
-		Geometry     *geojson.Geometry `json:"geometry"`
-		OwnerContact string            `json:"owner_contact"`
-		RiskGrade    string            `json:"risk_grade,omitempty"`
-		RiskReasons  []string          `json:"risk_reasons"`
-		Version      int64             `json:"version"`
-		CreatedAt    time.Time         `json:"created_at"`
-		UpdatedAt    time.Time         `json:"updated_at"`
-	}{v.ID, v.OrgUnitID, v.Name, v.Type, v.Address, geojson.NewGeometry(v.Point), v.OwnerContact,
+		ID           string    `json:"id"`
+		OrgUnitID    string    `json:"org_unit_id"`
+		Name         string    `json:"name"`
+		Type         string    `json:"type"`
+		Address      string    `json:"address"`
+		Geometry     pointJSON `json:"geometry"`
+		OwnerContact string    `json:"owner_contact"`
+		RiskGrade    string    `json:"risk_grade,omitempty"`
+		RiskReasons  []string  `json:"risk_reasons"`
+		Version      int64     `json:"version"`
+		CreatedAt    time.Time `json:"created_at"`
+		UpdatedAt    time.Time `json:"updated_at"`
+	}{v.ID, v.OrgUnitID, v.Name, v.Type, v.Address, pointJSON{"Point", [2]float64(v.Point)}, v.OwnerContact,
 		v.RiskGrade, reasons, v.Version, v.CreatedAt, v.UpdatedAt})
 }
 

@@ -39,25 +39,17 @@ import (
 // countingStore is the ledger's store, with its writes counted and timed.
 type countingStore struct {
 	beatgrid.CoverageStore
-	inserted, deleted, writeNanos, deleteNanos, deletes atomic.Int64
+	inserted, cells, writeNanos atomic.Int64
 }
 
-func (s *countingStore) InsertCoverage(ctx context.Context, es []beatgrid.CoverageEntry) error {
+func (s *countingStore) InsertCoverage(ctx context.Context, ds []beatgrid.CoverageDelta) error {
 	start := time.Now()
 	defer func() { s.writeNanos.Add(int64(time.Since(start))) }()
-	s.inserted.Add(int64(len(es)))
-	return s.CoverageStore.InsertCoverage(ctx, es)
-}
-
-func (s *countingStore) DeleteCoverage(ctx context.Context, es []beatgrid.CoverageEntry) error {
-	start := time.Now()
-	defer func() {
-		s.writeNanos.Add(int64(time.Since(start)))
-		s.deleteNanos.Add(int64(time.Since(start)))
-	}()
-	s.deleted.Add(int64(len(es)))
-	s.deletes.Add(1)
-	return s.CoverageStore.DeleteCoverage(ctx, es)
+	s.inserted.Add(int64(len(ds)))
+	for _, d := range ds {
+		s.cells.Add(int64(len(d.Set) + len(d.Removed)))
+	}
+	return s.CoverageStore.InsertCoverage(ctx, ds)
 }
 
 // benchWorld is a server's sync engine and patrol service on its own embedded store, with
@@ -290,9 +282,9 @@ func TestCounty(t *testing.T) {
 		}
 		t.Logf("day %d/%d: %d fixes so far; generated in %v; off %.0f fixes/s, on %.0f fixes/s (flush %v); entries %d",
 			d+1, days, fixes, genTime.Round(time.Millisecond), float64(fixes)/offTime.Seconds(), float64(fixes)/onTime.Seconds(),
-			flushTime.Round(time.Millisecond), on.cs.inserted.Load()-on.cs.deleted.Load())
+			flushTime.Round(time.Millisecond), on.cs.cells.Load())
 	}
-	entries := on.cs.inserted.Load() - on.cs.deleted.Load()
+	entries := on.cs.cells.Load() // cells written (set or removed); documents: on.cs.inserted
 	mfix := float64(fixes) / 1e6
 
 	// Tiles: every z14 tile with coverage, whole period, scoped as the handler does.
@@ -444,8 +436,7 @@ func TestCounty(t *testing.T) {
 	// Storage: the two stores hold the same mutations; the difference is the coverage
 	// collection (documents and its _id index) in SQLite, database + WAL files.
 	writeTime := time.Duration(on.cs.writeNanos.Load())
-	deleteTime := time.Duration(on.cs.deleteNanos.Load())
-	inserted, deleted, deletes := on.cs.inserted.Load(), on.cs.deleted.Load(), on.cs.deletes.Load()
+	inserted, cells := on.cs.inserted.Load(), on.cs.cells.Load()
 	if err := on.db.Close(ctx); err != nil { // checkpoints the WAL into the database
 		t.Logf("close on: %v", err)
 	}
@@ -481,8 +472,8 @@ func TestCounty(t *testing.T) {
 	t.Logf("| ingest, coverage on (push + Flush) | %.0f fixes/s (%v, of which Flush %v, store writes %v) |",
 		float64(fixes)/onTime.Seconds(), onTime.Round(time.Millisecond), flushTime.Round(time.Millisecond),
 		writeTime.Round(time.Millisecond))
-	t.Logf("| ledger store writes | %d entries inserted; %d deleted in %d DeleteCoverage calls taking %v |",
-		inserted, deleted, deletes, deleteTime.Round(time.Millisecond))
+	t.Logf("| ledger store writes | %d deltas (documents) holding %d cells, %.1f cells a document |",
+		inserted, cells, float64(cells)/float64(max(inserted, 1)))
 	t.Logf("| coverage cost | on/off throughput %.2f; %.0f%% of ingest throughput lost |",
 		offTime.Seconds()/onTime.Seconds(), 100*(1-offTime.Seconds()/onTime.Seconds()))
 	t.Logf("| ledger entries | %d (%.0f per M fixes); %d covered cells |", entries, float64(entries)/mfix, len(all))
@@ -567,41 +558,5 @@ func BenchmarkFlushPatrol(b *testing.B) {
 				b.ReportMetric(float64(entries)/float64(n), "entries/op")
 			})
 		}
-	}
-}
-
-// BenchmarkStoreDeleteCoverage is what one changed entry costs the ledger on the embedded
-// store: DeleteCoverage of one stored entry (and its re-insert) in a month partition of n
-// entries. FerretDB does not push `_id $in` down to SQLite, so the delete scans the
-// partition.
-func BenchmarkStoreDeleteCoverage(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
-		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
-			ctx := context.Background()
-			db := storetest.OpenEmbedded(b)
-			hour := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1).Unix() / 3600
-			es := make([]beatgrid.CoverageEntry, n)
-			for i := range es {
-				es[i] = beatgrid.CoverageEntry{Cell: uint64(geo.CellAt(orb.Point{120.4 + float64(i%1000)*1e-4, 28 + float64(i/1000)*1e-4}, 18)),
-					Hour: hour + int64(i%7), Source: fmt.Sprintf("0193a7c0-0000-7000-8000-%012d", i), Unit: unit, Mode: "foot",
-					Last: time.Unix((hour+int64(i%7))*3600+59, 0).UTC()}
-			}
-			start := time.Now()
-			if err := db.InsertCoverage(ctx, es); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "inserts/s")
-			i := 0
-			for b.Loop() {
-				e := es[i%n : i%n+1]
-				i++
-				if err := db.DeleteCoverage(ctx, e); err != nil {
-					b.Fatal(err)
-				}
-				if err := db.InsertCoverage(ctx, e); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

@@ -81,7 +81,14 @@ type Config struct {
 	// DefaultRetain when 0.
 	Retain time.Duration
 	Now    func() time.Time
+	// PersistEvery is how often Run stores what changed (DefaultPersistEvery when 0): the
+	// ledger is derived, so a crash loses nothing that the facts cannot give again at the
+	// next start, and a longer round puts more cells in each stored delta.
+	PersistEvery time.Duration
 }
+
+// DefaultPersistEvery is the default round of the ledger's writes.
+const DefaultPersistEvery = 30 * time.Second
 
 // DefaultRetain keeps about three months of hourly detail.
 const DefaultRetain = 92 * 24 * time.Hour
@@ -138,8 +145,13 @@ type Ledger struct {
 	// roll-ups, which hold the coverage of expired months.
 	floor int32
 	days  map[geo.Cell]map[geo.Cell][]dayEntry // z14 tile → cell → day roll-ups
-	units []string                             // the units of day roll-ups, by index
-	unitN map[string]uint32
+
+	// pending holds the changes shown but not stored yet, by (tile, hour, source): Persist
+	// writes each as one delta of the next round.
+	pending map[pendingKey]*pendingGroup
+	round   int64    // the last round stored
+	units   []string // the units of day roll-ups, by index
+	unitN   map[string]uint32
 }
 
 // New returns an empty ledger. Call Register before the sync log loads, then Load, then Run.
@@ -160,9 +172,12 @@ func New(cfg Config) *Ledger {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return time.Now().UTC() }
 	}
+	if cfg.PersistEvery == 0 {
+		cfg.PersistEvery = DefaultPersistEvery
+	}
 	return &Ledger{cfg: cfg, dirty: map[string]bool{}, duties: map[string]*duty{}, wake: make(chan struct{}, 1),
 		byKey: map[string]uint32{}, buckets: map[geo.Cell]map[geo.Cell][]entry{},
-		days: map[geo.Cell]map[geo.Cell][]dayEntry{}, unitN: map[string]uint32{}}
+		days: map[geo.Cell]map[geo.Cell][]dayEntry{}, unitN: map[string]uint32{}, pending: map[pendingKey]*pendingGroup{}}
 }
 
 // Zoom returns the zoom of the ledger's cells.
@@ -214,22 +229,22 @@ func (l *Ledger) foldDuty(m *beatgrid.Mutation, in bool) {
 func (l *Ledger) Load(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	sets := map[uint32][]cellHour{}
-	err := l.cfg.Store.ScanCoverage(ctx, func(e *beatgrid.CoverageEntry) error {
-		i := l.sourceLocked(e.Source, e.Unit, ModeBit(e.Mode))
-		sets[i] = append(sets[i], cellHour{cell: geo.Cell(e.Cell), hour: int32(e.Hour), secs: secsOf(e.Hour, e.Last)})
+	var deltas []beatgrid.CoverageDelta
+	err := l.cfg.Store.ScanCoverage(ctx, func(d *beatgrid.CoverageDelta) error {
+		deltas = append(deltas, *d)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("coverage: load: %w", err)
 	}
-	for i, set := range sets {
-		sortSet(set)
+	for _, r := range replay(deltas) {
+		i := l.sourceLocked(r.source, r.unit, ModeBit(r.mode))
 		src := l.sources[i]
-		src.set = set
-		for _, ch := range set {
+		src.unit, src.mode, src.set = r.unit, ModeBit(r.mode), r.set
+		for _, ch := range r.set {
 			l.addLocked(ch, i, src.mode)
 		}
+		l.round = max(l.round, r.round)
 	}
 	err = l.cfg.Store.ScanCoverageDays(ctx, func(d *beatgrid.CoverageDay) error {
 		l.addDayLocked(d)
@@ -245,8 +260,71 @@ func (l *Ledger) Load(ctx context.Context) error {
 	return nil
 }
 
-func secsOf(hour int64, last time.Time) uint16 {
-	return uint16(min(max(last.Unix()-hour*3600, 0), 3599))
+// replayed is a source's entries as the stored deltas give them.
+type replayed struct {
+	source, unit, mode string
+	round              int64 // the latest round of the source
+	set                []cellHour
+}
+
+// replay applies deltas in round order (then tile, hour) and returns each source's entries,
+// by source.
+func replay(deltas []beatgrid.CoverageDelta) []replayed {
+	slices.SortFunc(deltas, func(a, b beatgrid.CoverageDelta) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Round, b.Round), cmp.Compare(a.Tile, b.Tile), cmp.Compare(a.Hour, b.Hour))
+	})
+	var out []replayed
+	type key struct {
+		cell geo.Cell
+		hour int32
+	}
+	for start := 0; start < len(deltas); {
+		end := start
+		for end < len(deltas) && deltas[end].Source == deltas[start].Source {
+			end++
+		}
+		cells := map[key]uint16{}
+		for _, d := range deltas[start:end] {
+			for _, c := range d.Removed {
+				delete(cells, key{geo.Cell(c), int32(d.Hour)})
+			}
+			for _, c := range d.Set {
+				cells[key{geo.Cell(c.Cell), int32(d.Hour)}] = c.Secs
+			}
+		}
+		last := deltas[end-1]
+		r := replayed{source: last.Source, unit: last.Unit, mode: last.Mode, round: last.Round}
+		for k, secs := range cells {
+			r.set = append(r.set, cellHour{cell: k.cell, hour: k.hour, secs: secs})
+		}
+		sortSet(r.set)
+		if len(r.set) > 0 {
+			out = append(out, r)
+		}
+		start = end
+	}
+	return out
+}
+
+// StoredEntries returns the entries a store holds, as its deltas replay, sorted by source,
+// cell and hour: what a ledger loading from it starts with.
+func StoredEntries(ctx context.Context, st beatgrid.CoverageStore) ([]beatgrid.CoverageEntry, error) {
+	var deltas []beatgrid.CoverageDelta
+	err := st.ScanCoverage(ctx, func(d *beatgrid.CoverageDelta) error {
+		deltas = append(deltas, *d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("coverage: stored entries: %w", err)
+	}
+	var out []beatgrid.CoverageEntry
+	for _, r := range replay(deltas) {
+		for _, ch := range r.set {
+			out = append(out, beatgrid.CoverageEntry{Cell: uint64(ch.cell), Hour: int64(ch.hour), Source: r.source, Unit: r.unit,
+				Mode: r.mode, Last: time.Unix(int64(ch.hour)*3600+int64(ch.secs), 0).UTC()})
+		}
+	}
+	return out, nil
 }
 
 // sourceLocked returns the index of source key, adding it if new. Callers hold l.mu.
@@ -296,9 +374,21 @@ func (l *Ledger) Run(ctx context.Context, pause time.Duration) {
 			l.cfg.Logger.Error("coverage: expire", "err", err)
 		}
 	}
+	persist := func(ctx context.Context) {
+		if err := l.Persist(ctx); err != nil {
+			l.cfg.Logger.Error("coverage: persist", "err", err)
+		}
+	}
+	defer func() { // what changed since the last round, before the server stops
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		persist(ctx)
+	}()
 	expire()
 	hourly := time.NewTicker(time.Hour)
 	defer hourly.Stop()
+	rounds := time.NewTicker(l.cfg.PersistEvery)
+	defer rounds.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -306,11 +396,12 @@ func (l *Ledger) Run(ctx context.Context, pause time.Duration) {
 		case <-hourly.C:
 			expire()
 			continue
+		case <-rounds.C:
+			persist(ctx)
+			continue
 		case <-l.wake:
 		}
-		if err := l.Flush(ctx); err != nil && ctx.Err() == nil {
-			l.cfg.Logger.Error("coverage: flush", "err", err)
-		}
+		l.recomputeDirty()
 		select {
 		case <-ctx.Done():
 			return
@@ -319,9 +410,14 @@ func (l *Ledger) Run(ctx context.Context, pause time.Duration) {
 	}
 }
 
-// Flush recomputes every dirty source now, stores the differences and shows them. A source
-// whose write fails stays dirty.
+// Flush recomputes every dirty source now, shows the changes, and stores them (Persist).
 func (l *Ledger) Flush(ctx context.Context) error {
+	l.recomputeDirty()
+	return l.Persist(ctx)
+}
+
+// recomputeDirty recomputes every dirty source and shows the changes.
+func (l *Ledger) recomputeDirty() {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
 	l.dmu.Lock()
@@ -332,19 +428,104 @@ func (l *Ledger) Flush(ctx context.Context) error {
 	clear(l.dirty)
 	l.dmu.Unlock()
 	slices.Sort(keys)
-	var firstErr error
 	for _, k := range keys {
-		if err := l.recompute(ctx, k); err != nil {
-			l.markDirty(k)
-			if firstErr == nil {
-				firstErr = err
-			}
-			if ctx.Err() != nil {
-				return firstErr
-			}
+		l.recompute(k)
+	}
+}
+
+// pendingKey names a delta: the changes of one source in one tile during one hour.
+type pendingKey struct {
+	tile geo.Cell
+	hour int32
+	src  uint32
+}
+
+type pendingGroup struct {
+	set     map[geo.Cell]uint16
+	removed map[geo.Cell]bool
+}
+
+// note records changes for the next round. Callers hold l.mu.
+func (l *Ledger) note(src uint32, c change) {
+	group := func(ch cellHour) *pendingGroup {
+		k := pendingKey{ch.cell.Parent(bucketZoom), ch.hour, src}
+		g := l.pending[k]
+		if g == nil {
+			g = &pendingGroup{set: map[geo.Cell]uint16{}, removed: map[geo.Cell]bool{}}
+			l.pending[k] = g
+		}
+		return g
+	}
+	for _, ch := range c.removed {
+		g := group(ch)
+		delete(g.set, ch.cell)
+		g.removed[ch.cell] = true
+	}
+	for _, list := range [][]cellHour{c.added, c.retimed} {
+		for _, ch := range list {
+			g := group(ch)
+			delete(g.removed, ch.cell)
+			g.set[ch.cell] = ch.secs
 		}
 	}
-	return firstErr
+}
+
+// Persist stores the changes shown since the last round, one delta per (tile, hour,
+// source), all of one new round; on failure they wait for the next round.
+func (l *Ledger) Persist(ctx context.Context) error {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	l.mu.Lock()
+	pending := l.pending
+	l.pending = map[pendingKey]*pendingGroup{}
+	round := max(l.round+1, time.Now().UnixNano())
+	var deltas []beatgrid.CoverageDelta
+	for k, g := range pending {
+		if k.hour < l.floor { // expired meanwhile
+			continue
+		}
+		src := l.sources[k.src]
+		d := beatgrid.CoverageDelta{Tile: uint64(k.tile), Hour: int64(k.hour), Source: src.key, Unit: src.unit,
+			Mode: strings.Join(ModeNames(src.mode), ","), Round: round}
+		for c, secs := range g.set {
+			d.Set = append(d.Set, beatgrid.CoverageCell{Cell: uint64(c), Secs: secs})
+		}
+		for c := range g.removed {
+			d.Removed = append(d.Removed, uint64(c))
+		}
+		slices.SortFunc(d.Set, func(a, b beatgrid.CoverageCell) int { return cmp.Compare(a.Cell, b.Cell) })
+		slices.Sort(d.Removed)
+		deltas = append(deltas, d)
+	}
+	l.mu.Unlock()
+	if len(deltas) == 0 {
+		return nil
+	}
+	if err := l.cfg.Store.InsertCoverage(ctx, deltas); err != nil {
+		l.mu.Lock()
+		for k, g := range l.pending { // changes noted meanwhile are newer: they win
+			old := pending[k]
+			if old == nil {
+				pending[k] = g
+				continue
+			}
+			for c := range g.removed {
+				delete(old.set, c)
+				old.removed[c] = true
+			}
+			for c, secs := range g.set {
+				delete(old.removed, c)
+				old.set[c] = secs
+			}
+		}
+		l.pending = pending
+		l.mu.Unlock()
+		return fmt.Errorf("coverage: persist %d deltas: %w", len(deltas), err)
+	}
+	l.mu.Lock()
+	l.round = round
+	l.mu.Unlock()
+	return nil
 }
 
 // Dirty returns how many sources wait for a recompute.
@@ -354,8 +535,9 @@ func (l *Ledger) Dirty() int {
 	return len(l.dirty)
 }
 
-// recompute brings source key up to date with its facts. Called by the writer only.
-func (l *Ledger) recompute(ctx context.Context, key string) error {
+// recompute brings source key up to date with its facts and shows the changes; the next
+// round stores them. Called by the writer only.
+func (l *Ledger) recompute(key string) {
 	unit, mode, set, ok := l.compute(key)
 	l.mu.RLock()
 	set = l.sinceFloor(set)
@@ -368,9 +550,9 @@ func (l *Ledger) recompute(ctx context.Context, key string) error {
 	}
 	l.mu.RUnlock()
 	if !ok && !known {
-		return nil
+		return
 	}
-	return l.apply(ctx, key, unit, mode, diff(old, set, rewrite), set)
+	l.apply(key, unit, mode, diff(old, set, rewrite), set)
 }
 
 // change is how a source's set changes: entries added and removed (stored), and entries
@@ -417,20 +599,11 @@ func diff(a, b []cellHour, rewrite bool) change {
 	return c
 }
 
-// apply stores a source's changes, then shows them: set is the source's new set.
-func (l *Ledger) apply(ctx context.Context, key, unit string, mode uint8, c change, set []cellHour) error {
+// apply shows a source's changes and notes them for the next round: set is the source's
+// new set.
+func (l *Ledger) apply(key, unit string, mode uint8, c change, set []cellHour) {
 	if c.empty() {
-		return nil
-	}
-	if len(c.removed) > 0 {
-		if err := l.cfg.Store.DeleteCoverage(ctx, toEntries(key, unit, mode, c.removed)); err != nil {
-			return fmt.Errorf("coverage: %s: %w", key, err)
-		}
-	}
-	if len(c.added) > 0 {
-		if err := l.cfg.Store.InsertCoverage(ctx, toEntries(key, unit, mode, c.added)); err != nil {
-			return fmt.Errorf("coverage: %s: %w", key, err)
-		}
+		return
 	}
 	sortSet(set)
 	l.mu.Lock()
@@ -452,18 +625,8 @@ func (l *Ledger) apply(ctx context.Context, key, unit string, mode uint8, c chan
 			}
 		}
 	}
+	l.note(i, c)
 	l.gen++
-	return nil
-}
-
-func toEntries(key, unit string, mode uint8, chs []cellHour) []beatgrid.CoverageEntry {
-	out := make([]beatgrid.CoverageEntry, len(chs))
-	name := strings.Join(ModeNames(mode), ",")
-	for i, ch := range chs {
-		out[i] = beatgrid.CoverageEntry{Cell: uint64(ch.cell), Hour: int64(ch.hour), Source: key, Unit: unit, Mode: name,
-			Last: time.Unix(int64(ch.hour)*3600+int64(ch.secs), 0).UTC()}
-	}
-	return out
 }
 
 // compute returns what source key covers now, from its facts; ok is false if it has none.
@@ -635,6 +798,14 @@ type RebuildStats struct {
 // the facts do not give is deleted; entries outside the window are left alone. progress, if
 // set, is told how many sources are done of how many.
 func (l *Ledger) Rebuild(ctx context.Context, from, to time.Time, progress func(done, total int)) (RebuildStats, error) {
+	st, err := l.rebuild(ctx, from, to, progress)
+	if err != nil {
+		return st, err
+	}
+	return st, l.Persist(ctx)
+}
+
+func (l *Ledger) rebuild(ctx context.Context, from, to time.Time, progress func(done, total int)) (RebuildStats, error) {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
 	lo, hi := int32(from.Unix()/3600), int32((to.Unix()+3599)/3600)
@@ -694,9 +865,7 @@ func (l *Ledger) Rebuild(ctx context.Context, from, to time.Time, progress func(
 		st.Sources++
 		st.Entries += len(window)
 		c := diff(old, window, rewrite)
-		if err := l.apply(ctx, key, unit, mode, c, append(kept, window...)); err != nil {
-			return st, err
-		}
+		l.apply(key, unit, mode, c, append(kept, window...))
 		st.Inserted += len(c.added)
 		st.Deleted += len(c.removed)
 		if progress != nil {

@@ -302,18 +302,16 @@ func statEqual(a, b geo.CellStat) bool {
 	return a.Cell == b.Cell && a.Visits == b.Visits && a.LastVisit.Equal(b.LastVisit) && slices.Equal(a.Modes, b.Modes)
 }
 
-// stored returns the stored ledger as sorted lines.
+// stored returns the stored ledger, as its deltas replay, as sorted lines.
 func stored(t *testing.T, db *store.DB) []string {
 	t.Helper()
-	var out []string
-	err := db.ScanCoverage(context.Background(), func(e *beatgrid.CoverageEntry) error {
-		// Not Last: a stored entry keeps the last time it was first stored with (the
-		// ledger in memory follows the facts; a growing patrol costs no updates).
-		out = append(out, fmt.Sprintf("%x %d %s %s %s", e.Cell, e.Hour, e.Source, e.Unit, e.Mode))
-		return nil
-	})
+	es, err := coverage.StoredEntries(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, fmt.Sprintf("%x %d %s %s %s %s", e.Cell, e.Hour, e.Source, e.Unit, e.Mode, e.Last.Format(time.RFC3339)))
 	}
 	slices.Sort(out)
 	return out
@@ -414,20 +412,28 @@ func TestRebuild(t *testing.T) {
 		t.Fatalf("rebuild of an intact ledger: %+v (%d stored)", st, len(want))
 	}
 
-	// Damage the store: 10 entries lost, 3 that no fact gives.
-	var es []beatgrid.CoverageEntry
-	_ = db.ScanCoverage(ctx, func(e *beatgrid.CoverageEntry) error { es = append(es, *e); return nil })
-	slices.SortFunc(es, func(a, b beatgrid.CoverageEntry) int { return cmp.Compare(a.Cell, b.Cell) })
-	if err := db.DeleteCoverage(ctx, es[:10]); err != nil {
+	// Damage the store: a later delta loses 10 entries and adds 3 that no fact gives.
+	es, err := coverage.StoredEntries(ctx, db)
+	if err != nil {
 		t.Fatal(err)
 	}
-	bogus := []beatgrid.CoverageEntry{es[20], es[21], es[22]}
-	for i := range bogus {
-		bogus[i].Hour += 1000 // the same places, at hours nobody was there
-		bogus[i].Last = bogus[i].Last.Add(1000 * time.Hour)
+	var damage []beatgrid.CoverageDelta
+	for i, e := range es[:13] {
+		d := beatgrid.CoverageDelta{Tile: uint64(geo.Cell(e.Cell).Parent(14)), Hour: e.Hour, Source: e.Source, Unit: e.Unit,
+			Mode: e.Mode, Round: time.Now().Add(time.Hour).UnixNano()}
+		if i < 10 {
+			d.Removed = []uint64{e.Cell}
+		} else {
+			d.Hour += 1000 // the same places, at hours nobody was there
+			d.Set = []beatgrid.CoverageCell{{Cell: e.Cell, Secs: 7}}
+		}
+		damage = append(damage, d)
 	}
-	if err := db.InsertCoverage(ctx, bogus); err != nil {
+	if err := db.InsertCoverage(ctx, damage); err != nil {
 		t.Fatal(err)
+	}
+	if got := stored(t, db); len(got) != len(want)-10+3 {
+		t.Fatalf("the damaged store holds %d entries, want %d", len(got), len(want)-7)
 	}
 
 	// A rebuild of a window that holds none of it changes nothing.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -24,60 +25,59 @@ const (
 
 var _ beatgrid.CoverageStore = (*DB)(nil)
 
-// coverageDoc is a ledger entry as stored. The _id is "<cell hex>:<hour>:<source>": the key
-// of the entry, so a repeated insert is a duplicate, and on a sharded MongoDB the ledger
-// splits by ranges of cells (tiles), which is how it is read.
+// coverageDoc is a ledger delta as stored. The _id is "<tile hex>:<hour>:<source>:<round>":
+// a repeated insert of the same round is a duplicate; on a sharded MongoDB the ledger splits
+// by ranges of tiles, which is how it is read. The cells are packed: 10 bytes a cell (the
+// key and the second of the hour, little-endian) and 8 a removed one.
 type coverageDoc struct {
-	ID     string    `bson:"_id"`
-	Cell   int64     `bson:"cell"` // the uint64 key's bits
-	Hour   int64     `bson:"hour"`
-	Source string    `bson:"src"`
-	Unit   string    `bson:"unit"`
-	Mode   string    `bson:"mode"`
-	Last   time.Time `bson:"last"`
+	ID      string `bson:"_id"`
+	Tile    int64  `bson:"tile"` // the uint64 key's bits
+	Hour    int64  `bson:"hour"`
+	Source  string `bson:"src"`
+	Unit    string `bson:"unit"`
+	Mode    string `bson:"mode"`
+	Round   int64  `bson:"round"`
+	Set     []byte `bson:"set,omitempty"`
+	Removed []byte `bson:"removed,omitempty"`
 }
 
-func coverageKey(e *beatgrid.CoverageEntry) string {
-	return fmt.Sprintf("%016x:%d:%s", e.Cell, e.Hour, e.Source)
-}
-
-// partitionOf names the collection of an hour's entries.
+// partitionOf names the collection of an hour's deltas.
 func partitionOf(hour int64) string {
 	return coveragePartition + time.Unix(hour*3600, 0).UTC().Format("200601")
 }
 
-// byPartition groups entries by their collection, in a fixed order.
-func byPartition(es []beatgrid.CoverageEntry) ([]string, map[string][]beatgrid.CoverageEntry) {
-	m := map[string][]beatgrid.CoverageEntry{}
-	for _, e := range es {
-		p := partitionOf(e.Hour)
-		m[p] = append(m[p], e)
+// coverageBatch bounds one insertMany of the ledger.
+const coverageBatch = 1000
+
+// InsertCoverage stores deltas; duplicates of stored ones are ignored.
+func (db *DB) InsertCoverage(ctx context.Context, ds []beatgrid.CoverageDelta) error {
+	parts := map[string][]any{}
+	for i := range ds {
+		d := &ds[i]
+		doc := coverageDoc{ID: fmt.Sprintf("%016x:%d:%s:%d", d.Tile, d.Hour, d.Source, d.Round), Tile: int64(d.Tile),
+			Hour: d.Hour, Source: d.Source, Unit: d.Unit, Mode: d.Mode, Round: d.Round}
+		if len(d.Set) > 0 {
+			doc.Set = make([]byte, 10*len(d.Set))
+			for j, c := range d.Set {
+				binary.LittleEndian.PutUint64(doc.Set[10*j:], c.Cell)
+				binary.LittleEndian.PutUint16(doc.Set[10*j+8:], c.Secs)
+			}
+		}
+		if len(d.Removed) > 0 {
+			doc.Removed = packCells(d.Removed)
+		}
+		p := partitionOf(d.Hour)
+		parts[p] = append(parts[p], doc)
 	}
-	names := make([]string, 0, len(m))
-	for n := range m {
+	names := make([]string, 0, len(parts))
+	for n := range parts {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	return names, m
-}
-
-// coverageBatch bounds one insertMany of the ledger.
-const coverageBatch = 2000
-
-// InsertCoverage stores es; duplicates of stored entries are ignored.
-func (db *DB) InsertCoverage(ctx context.Context, es []beatgrid.CoverageEntry) error {
-	names, parts := byPartition(es)
 	for _, name := range names {
-		part := parts[name]
-		for start := 0; start < len(part); start += coverageBatch {
-			chunk := part[start:min(start+coverageBatch, len(part))]
-			docs := make([]any, len(chunk))
-			for i := range chunk {
-				e := &chunk[i]
-				docs[i] = coverageDoc{ID: coverageKey(e), Cell: int64(e.Cell), Hour: e.Hour, Source: e.Source, Unit: e.Unit,
-					Mode: e.Mode, Last: e.Last.UTC()}
-			}
-			if err := db.insertIgnoringDups(ctx, name, docs); err != nil {
+		docs := parts[name]
+		for start := 0; start < len(docs); start += coverageBatch {
+			if err := db.insertIgnoringDups(ctx, name, docs[start:min(start+coverageBatch, len(docs))]); err != nil {
 				return fmt.Errorf("store: insert coverage: %w", err)
 			}
 		}
@@ -101,35 +101,6 @@ func (db *DB) insertIgnoringDups(ctx context.Context, coll string, docs []any) e
 	return nil
 }
 
-// deleteBatch bounds one delete command: the embedded store hangs on large write commands
-// that match documents (ARCHITECTURE.md §5).
-const deleteBatch = 50
-
-// DeleteCoverage removes es by key, 50 a command.
-func (db *DB) DeleteCoverage(ctx context.Context, es []beatgrid.CoverageEntry) error {
-	names, parts := byPartition(es)
-	for _, name := range names {
-		part := parts[name]
-		for start := 0; start < len(part); start += deleteBatch {
-			chunk := part[start:min(start+deleteBatch, len(part))]
-			ids := make(bson.A, len(chunk))
-			for i := range chunk {
-				ids[i] = coverageKey(&chunk[i])
-			}
-			if err := db.deleteIDs(ctx, name, ids); err != nil {
-				return fmt.Errorf("store: delete coverage: %w", err)
-			}
-		}
-	}
-	return nil
-}
-
-func (db *DB) deleteIDs(ctx context.Context, coll string, ids bson.A) error {
-	defer db.writing()()
-	_, err := db.coll(coll).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	return err
-}
-
 // partitions returns the names of the ledger's monthly collections, oldest first.
 func (db *DB) partitions(ctx context.Context) ([]string, error) {
 	names, err := db.db.ListCollectionNames(ctx, bson.D{})
@@ -141,16 +112,23 @@ func (db *DB) partitions(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// ScanCoverage calls fn with every stored entry.
-func (db *DB) ScanCoverage(ctx context.Context, fn func(*beatgrid.CoverageEntry) error) error {
+// ScanCoverage calls fn with every stored delta.
+func (db *DB) ScanCoverage(ctx context.Context, fn func(*beatgrid.CoverageDelta) error) error {
 	names, err := db.partitions(ctx)
 	if err != nil {
 		return err
 	}
 	for _, name := range names {
 		err := scanAll(ctx, db.coll(name), func(d *coverageDoc) error {
-			return fn(&beatgrid.CoverageEntry{Cell: uint64(d.Cell), Hour: d.Hour, Source: d.Source, Unit: d.Unit,
-				Mode: d.Mode, Last: d.Last.UTC()})
+			if len(d.Set)%10 != 0 || len(d.Removed)%8 != 0 {
+				return fmt.Errorf("delta %s: cells of %d and %d bytes", d.ID, len(d.Set), len(d.Removed))
+			}
+			out := beatgrid.CoverageDelta{Tile: uint64(d.Tile), Hour: d.Hour, Source: d.Source, Unit: d.Unit, Mode: d.Mode,
+				Round: d.Round, Removed: unpackCells(d.Removed), Set: make([]beatgrid.CoverageCell, len(d.Set)/10)}
+			for j := range out.Set {
+				out.Set[j] = beatgrid.CoverageCell{Cell: binary.LittleEndian.Uint64(d.Set[10*j:]), Secs: binary.LittleEndian.Uint16(d.Set[10*j+8:])}
+			}
+			return fn(&out)
 		})
 		if err != nil {
 			return fmt.Errorf("store: scan coverage %s: %w", name, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/beatgrid/beatgrid"
+	"github.com/beatgrid/beatgrid/coverage"
 	"github.com/beatgrid/beatgrid/geo"
 	"github.com/beatgrid/beatgrid/store"
 	bgsync "github.com/beatgrid/beatgrid/sync"
@@ -67,12 +68,16 @@ func TestCoverageRebuildCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var es []beatgrid.CoverageEntry
-	_ = db.ScanCoverage(ctx, func(e *beatgrid.CoverageEntry) error { es = append(es, *e); return nil })
-	if len(es) < 10 {
-		t.Fatalf("the drive left %d entries", len(es))
+	es, err := coverage.StoredEntries(ctx, db)
+	if err != nil || len(es) < 10 {
+		t.Fatalf("the drive left %d entries (%v)", len(es), err)
 	}
-	if err := db.DeleteCoverage(ctx, es[:7]); err != nil {
+	var lost []beatgrid.CoverageDelta // a later delta that loses 7 entries
+	for _, e := range es[:7] {
+		lost = append(lost, beatgrid.CoverageDelta{Tile: uint64(geo.Cell(e.Cell).Parent(14)), Hour: e.Hour, Source: e.Source,
+			Unit: e.Unit, Mode: e.Mode, Round: time.Now().Add(time.Hour).UnixNano(), Removed: []uint64{e.Cell}})
+	}
+	if err := db.InsertCoverage(ctx, lost); err != nil {
 		t.Fatal(err)
 	}
 	_ = db.Close(ctx)
