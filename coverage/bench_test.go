@@ -138,8 +138,8 @@ func heapLive() uint64 {
 	return ms.HeapAlloc
 }
 
-// tileDetail is handlers.tileDetail: a tile's cells are aggregated to at most 6 zooms finer.
-const tileDetail = 6
+// tileDetail is handlers.tileDetail: a tile's cells are aggregated to at most 4 zooms finer.
+const tileDetail = 4
 
 // tileAnswer is what the tile handler does after its checks: the ledger's cells of t,
 // aggregated below zoom 12, encoded, gzipped at BestSpeed.

@@ -30,8 +30,8 @@ const (
 	maxSLA          = 90 * 24 * time.Hour
 	liveWithin      = 15 * time.Minute // a unit whose last fix is older is not live
 	// tileDetail is how many zoom levels finer than a tile its cells may be: a tile shows at
-	// most 2^6 × 2^6 cells, each at least 64 of 4096 units wide.
-	tileDetail = 6
+	// most 2^4 × 2^4 = 256 cells, as a zoom-14 tile does of zoom-18 cells (≤ 10 KB gzipped).
+	tileDetail = 4
 )
 
 type coverageHandlers struct {
