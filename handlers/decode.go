@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/beatgrid/beatgrid"
+	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -23,6 +24,44 @@ var jsonMarshal = json.Marshal
 // value, no unknown fields, every value of its field's type. v is always a typed struct, so no
 // query operator ("$gt") can pass for a string.
 func decodeJSON(c *fiber.Ctx, v any, limit int) error {
+	return decodeBody(c, v, limit, func(body []byte) error {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			return jsonError(err)
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return beatgrid.FieldErrorf("/", "more than one JSON value in the body")
+		}
+		return nil
+	})
+}
+
+// decodePush is decodeJSON for sync pushes, the one hot path: with goccy/go-json, which
+// decodes a 500-fix push 4× faster with the same strictness (sync.decodeStrict says more). A
+// panic in the codec is a 400, not a 500.
+func decodePush(c *fiber.Ctx, v any, limit int) error {
+	return decodeBody(c, v, limit, func(body []byte) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = beatgrid.FieldErrorf("/", "the body could not be decoded as JSON")
+			}
+		}()
+		dec := gojson.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			return jsonError(err)
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return beatgrid.FieldErrorf("/", "more than one JSON value in the body")
+		}
+		return nil
+	})
+}
+
+// decodeBody checks the media type, size, encoding and shape of the body and hands it to
+// decode.
+func decodeBody(c *fiber.Ctx, v any, limit int, decode func(body []byte) error) error {
 	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(c.Get(fiber.HeaderContentType), ";", 2)[0]))
 	if ct != fiber.MIMEApplicationJSON {
 		return beatgrid.Errorf(beatgrid.EUNSUPPORTED, "Send a JSON body with Content-Type: application/json.")
@@ -37,15 +76,7 @@ func decodeJSON(c *fiber.Ctx, v any, limit int) error {
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
 		return beatgrid.FieldErrorf("/", "the body must be a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return beatgrid.FieldErrorf("/", "more than one JSON value in the body")
-	}
-	return nil
+	return decode(body)
 }
 
 // jsonError turns a decoding error into a field error.
@@ -53,6 +84,8 @@ func jsonError(err error) error {
 	var (
 		syn  *json.SyntaxError
 		typ  *json.UnmarshalTypeError
+		gsyn *gojson.SyntaxError
+		gtyp *gojson.UnmarshalTypeError
 		ute  *json.UnsupportedValueError
 		bade *beatgrid.Error
 	)
@@ -63,6 +96,10 @@ func jsonError(err error) error {
 		return beatgrid.FieldErrorf("/", "malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
 		return beatgrid.FieldErrorf(pointer(typ.Field), "expected %s, got JSON %s", typ.Type.String(), typ.Value)
+	case errors.As(err, &gsyn):
+		return beatgrid.FieldErrorf("/", "malformed JSON at byte %d", gsyn.Offset)
+	case errors.As(err, &gtyp):
+		return beatgrid.FieldErrorf(pointer(gtyp.Field), "expected %s, got JSON %s", gtyp.Type.String(), gtyp.Value)
 	case errors.As(err, &ute):
 		return beatgrid.FieldErrorf("/", "unsupported value")
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -28,7 +28,7 @@ func (h *syncHandlers) push(c *fiber.Ctx) error {
 		return h.overLimit(&bgsync.LimitError{Limit: "max_body_bytes", Max: pushLimit, Got: n})
 	}
 	var req bgsync.PushRequest
-	if err := decodeJSON(c, &req, pushLimit); err != nil {
+	if err := decodePush(c, &req, pushLimit); err != nil {
 		return err
 	}
 	res, err := h.engine.Push(c.UserContext(), principal(c), &req)
