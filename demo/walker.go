@@ -129,3 +129,41 @@ func pointsJSON(fs []fix) []map[string]any {
 	}
 	return out
 }
+
+// loop goes round the closed line rounds times from from, a fix every interval at about the
+// walker's speed, and returns the fixes and the times of the first round's passes at the
+// line's vertices (the first at from). The walker's own position stays where it was.
+func (w *walker) loop(line orb.LineString, from time.Time, rounds int) ([]fix, []time.Time) {
+	xy := make([][2]float64, len(line))
+	cum := make([]float64, len(line)) // metres along the line to each vertex
+	for i, p := range line {
+		xy[i] = [2]float64{(p[0] - w.origin[0]) * w.mx, (p[1] - w.origin[1]) * w.my}
+		if i > 0 {
+			cum[i] = cum[i-1] + math.Hypot(xy[i][0]-xy[i-1][0], xy[i][1]-xy[i-1][1])
+		}
+	}
+	perimeter := cum[len(cum)-1]
+	passes := []time.Time{from}
+	var out []fix
+	s, t := 0.0, from
+	for s < float64(rounds)*perimeter {
+		v := w.speed * (0.8 + 0.4*w.rng.Float64())
+		next := s + v*w.every.Seconds()
+		// Vertices passed in this step, on the first round.
+		for i := len(passes); i < len(line)-1 && cum[i] <= next; i++ {
+			passes = append(passes, t.Add(time.Duration((cum[i]-s)/v*float64(time.Second))).Truncate(time.Second))
+		}
+		s, t = next, t.Add(w.every)
+		at := math.Mod(s, perimeter)
+		i := 1
+		for i < len(cum)-1 && cum[i] < at {
+			i++
+		}
+		f := (at - cum[i-1]) / (cum[i] - cum[i-1])
+		x := xy[i-1][0] + f*(xy[i][0]-xy[i-1][0]) + w.rng.NormFloat64()*3
+		y := xy[i-1][1] + f*(xy[i][1]-xy[i-1][1]) + w.rng.NormFloat64()*3
+		p := w.lonlat(x, y)
+		out = append(out, fix{lon: round7(p[0]), lat: round7(p[1]), speed: math.Round(v*10) / 10, t: t})
+	}
+	return out, passes
+}

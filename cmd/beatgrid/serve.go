@@ -165,7 +165,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Coverage.Load(ctx); err != nil {
 		return err
 	}
-	insp, err := inspect.New(ctx, inspect.Config{Store: db, Tree: m.Auth.OrgTree, Feed: m.Feed, Logger: m.Logger})
+	clock := m.demoClock(created) // nil unless --demo seeds this start
+	insp, err := inspect.New(ctx, inspect.Config{Store: db, Tree: m.Auth.OrgTree, Feed: m.Feed, Logger: m.Logger, Now: clock.Func()})
 	if err != nil {
 		return err
 	}
@@ -197,7 +198,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.App.Listener(m.ln) }()
 	m.startBackground()
-	if err := m.seedDemo(ctx, created, password); err != nil {
+	if err := m.seedDemo(ctx, created, password, insp, reports, clock); err != nil {
 		return err
 	}
 	m.Logger.Info("beatgrid started", "url", m.URL, "embedded", db.Embedded(), "startup", time.Since(start).Round(time.Millisecond))
