@@ -44,6 +44,7 @@ type figuresOut struct {
 	CheckpointsPunched int     `json:"checkpoints_punched"`
 	CheckpointsMissed  int     `json:"checkpoints_missed"`
 	HazardsFound       int     `json:"hazards_found"`
+	HazardsOverdue     int     `json:"hazards_overdue"`
 	Cells              int     `json:"cells"`
 	CoveredCells       int     `json:"covered_cells"`
 	CoveragePercent    float64 `json:"coverage_percent"`
@@ -135,6 +136,13 @@ func TestAlertsAndReports(t *testing.T) {
 	}
 	if _, ok := got["hazard_overdue"]; ok {
 		t.Fatal("a hazard due in an hour is overdue")
+	}
+	// Today's report does not count the hazard overdue before its deadline, even when the
+	// day ends after it.
+	var before reportOut
+	e.must(200, "GET", "/v1/reports/daily?tz=UTC&date="+now.UTC().Format("2006-01-02"), nil, cmd, &before)
+	if before.Totals.HazardsOverdue != 0 {
+		t.Fatalf("overdue before the deadline: %+v", before.Totals)
 	}
 	e.clock.Advance(2 * time.Hour) // past the deadline
 	cmd = e.login("rep.cmd", "rep.cmd-password").AccessToken

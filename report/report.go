@@ -37,7 +37,7 @@ type Figures struct {
 	Inspections        int     `json:"inspections"`
 	HazardsFound       int     `json:"hazards_found"`
 	HazardsRectified   int     `json:"hazards_rectified"` // closed after a passed re-inspection
-	HazardsOverdue     int     `json:"hazards_overdue"`   // at the end of the period
+	HazardsOverdue     int     `json:"hazards_overdue"`   // at the end of the period (now, if it is not over)
 	Cells              int     `json:"cells"`             // coverage cells of the beats
 	CoveredCells       int     `json:"covered_cells"`
 	CoveragePercent    float64 `json:"coverage_percent"`
@@ -110,6 +110,12 @@ func (s *Service) Build(p *beatgrid.Principal, unit string, from, to time.Time) 
 		return officers[id]
 	}
 	during := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+	// Overdue is counted at the end of the period, or now for a period not over yet: a
+	// notice due later today is not overdue in today's report.
+	asOf := to
+	if now := s.Auth.Now(); now.Before(asOf) {
+		asOf = now
+	}
 
 	for _, pt := range s.Patrols.List(p, in) {
 		at := pt.StartedAt
@@ -149,7 +155,7 @@ func (s *Service) Build(p *beatgrid.Principal, unit string, from, to time.Time) 
 				continue
 			}
 			found, rectified := during(h.ReportedAt), closedDuring(h, during)
-			overdue := h.IsOverdue(to) && h.ReportedAt.Before(to)
+			overdue := h.IsOverdue(asOf) && h.ReportedAt.Before(asOf)
 			for _, u := range chain(h.OrgUnitID) {
 				f := row(u)
 				f.HazardsFound += b2i(found)
