@@ -132,6 +132,13 @@ try {
     log('acknowledged an alert');
   }
 
+  // 4b. Today's report and the open hazards of the demo county are in their panels.
+  await page.waitForFunction(() => document.querySelectorAll('#report table tbody tr').length > 0, null, { timeout: 15000 });
+  result.report_rows = await page.locator('#report table tbody tr').count();
+  result.hazards_listed = await page.locator('#hazards .item').count();
+  if (result.hazards_listed === 0) throw new Error('the demo county has hazards, the panel lists none');
+  log(`report: ${result.report_rows} unit rows; hazards panel: ${result.hazards_listed}`);
+
   // 5. Track replay of the newest patrol, then Chinese labels, then a tablet.
   await page.locator('#replay-panel summary').click();
   const patrol = await page.locator('#replay-patrol option').nth(1).getAttribute('value');

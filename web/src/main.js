@@ -614,14 +614,18 @@ function hazardDetails(h) {
       .catch(() => {});
   }
   const history = el('ol');
-  for (const ev of h.history || h.events || []) history.append(el('li', {}, [fmtTime(ev.t || ev.at), ev.action || ev.status, ev.note].filter(Boolean).join(' · ')));
+  for (const ev of h.history || h.events || []) {
+    const what = [ev.kind || ev.action || ev.status, ev.to && `→ ${ev.to}`, ev.notice_no].filter(Boolean).join(' ');
+    const why = ev.superseded ? `superseded: ${ev.reason || ''}` : ev.note;
+    history.append(el('li', ev.superseded ? { class: 'muted' } : {}, [fmtTime(ev.t || ev.at), what, why].filter(Boolean).join(' · ')));
+  }
   return details(h.description || h.title || h.id, [[t('status'), h.status], ['!', h.severity], [t('at'), fmtTime(h.reported_at || h.created_at || h.t)]], el('div', {}, photos, history));
 }
 
 async function loadHazards() {
   const box = $('#hazards');
   try {
-    const body = await getJSON('/v1/hazards?status=open');
+    const body = await getJSON('/v1/hazards?limit=1000');
     state.features.hazards = body !== null;
     if (!body) return note(box, 'notAvailable');
     const items = (body.items || body.features?.map((f) => ({ ...f.properties, geometry: f.geometry })) || []).filter((h) => !h.status || h.status !== 'closed');
@@ -629,7 +633,7 @@ async function loadHazards() {
     else {
       box.replaceChildren(
         ...items.slice(0, 100).map((h) => {
-          const b = el('button', { type: 'button', class: 'item' }, `${h.description || h.id} · ${h.status || ''}`);
+          const b = el('button', { type: 'button', class: 'item' }, `${h.description || h.id} · ${h.status || ''}${h.overdue ? ' · overdue' : ''}`);
           b.addEventListener('click', () => {
             const p = hazardPoint(h);
             if (p) {
@@ -653,16 +657,29 @@ async function loadHazards() {
 async function loadReport() {
   const box = $('#report');
   try {
-    const date = new Date().toISOString().slice(0, 10);
-    const body = await getJSON(`/v1/reports/daily?date=${date}`);
+    const body = await getJSON('/v1/reports/daily'); // today, in the server's time zone
     state.features.reports = body !== null;
     if (!body) return note(box, 'notAvailable');
+    const figures = [
+      ['patrols', 'patrols'],
+      ['distance_km', 'km'],
+      ['checkpoints_punched', 'punched'],
+      ['checkpoints_missed', 'missed'],
+      ['inspections', 'inspections'],
+      ['hazards_found', 'hazards'],
+      ['hazards_overdue', 'overdue'],
+      ['coverage_percent', '%'],
+    ];
     const dl = el('dl');
-    for (const [k, v] of Object.entries(body)) {
-      if (v === null || typeof v === 'object') continue;
-      dl.append(el('dt', {}, k), el('dd', {}, String(v)));
-    }
-    box.replaceChildren(el('div', { class: 'popup' }, dl));
+    for (const [k] of figures) dl.append(el('dt', {}, k.replaceAll('_', ' ')), el('dd', {}, String(body.totals?.[k] ?? 0)));
+    const rows = (body.units || []).filter((u) => u.kind === 'station' || u.kind === 'zone');
+    const table = el(
+      'table',
+      { class: 'report' },
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, ''), ...figures.map(([, h]) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, ...rows.map((u) => el('tr', {}, el('th', { scope: 'row' }, u.name), ...figures.map(([k]) => el('td', {}, String(u[k] ?? 0)))))),
+    );
+    box.replaceChildren(el('div', { class: 'popup' }, dl), table);
   } catch (e) {
     box.textContent = t('failed', { msg: e.message });
   }
