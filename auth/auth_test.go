@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/beatgrid/beatgrid"
 	"github.com/beatgrid/beatgrid/store/storetest"
@@ -354,4 +355,36 @@ func signWith(t *testing.T, k *key, c *accessClaims, now time.Time) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestAuthenticateCopiesTheToken: the handler passes a view of the request's memory, which
+// Fiber reuses for the next request. If the cache kept that view as its key, the next
+// request's bytes would become a verified token: a forged token of the same length laid over
+// the buffer would pass without a signature check.
+func TestAuthenticateCopiesTheToken(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestService(t, Config{})
+	pair, err := s.Login(ctx, "192.0.2.1", "admin", "first-admin-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := pair.AccessToken
+	buf := []byte(token)
+	if _, err := s.Authenticate(ctx, unsafe.String(&buf[0], len(buf))); err != nil {
+		t.Fatal(err)
+	}
+	// The next request in the same buffer: the token with its signature's last character
+	// changed.
+	repl := "A"
+	if token[len(token)-1] == 'A' {
+		repl = "B"
+	}
+	forged := token[:len(token)-1] + repl
+	copy(buf, forged)
+	if _, err := s.Authenticate(ctx, forged); err == nil {
+		t.Fatal("a forged token passed: the cache kept the caller's buffer as its key")
+	}
+	if _, err := s.Authenticate(ctx, token); err != nil {
+		t.Fatalf("the real token: %v", err)
+	}
 }

@@ -243,7 +243,8 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 }
 
 // Authenticate checks an access token and returns who it speaks for. It refuses tokens of
-// users disabled and devices revoked since the token was issued (their epoch moved on).
+// users disabled and devices revoked since the token was issued (their epoch moved on). raw
+// may be a view of memory the caller reuses: what is kept of it is copied.
 func (s *Service) Authenticate(ctx context.Context, raw string) (*beatgrid.Principal, error) {
 	c, err := s.parseAccess(ctx, raw)
 	if err != nil {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,5 +46,5 @@ func (tc *tokenCache) put(raw string, c *accessClaims, now time.Time, leeway tim
 			clear(tc.entries)
 		}
 	}
-	tc.entries[raw] = c
+	tc.entries[strings.Clone(raw)] = c // raw may be a view of the request's reused memory
 }

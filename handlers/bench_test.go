@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/beatgrid/beatgrid"
+	"github.com/beatgrid/beatgrid/handlers"
 	bgsync "github.com/beatgrid/beatgrid/sync"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -169,4 +170,19 @@ func BenchmarkRawInsert500(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "fixes/s")
+}
+
+// BenchmarkHello is an authenticated hello through beatgrid's whole stack (request id,
+// access log, metrics, recover, body inflation, token check): the middleware's cost against
+// BenchmarkBareFiber, without the cost of any handler's answer.
+func BenchmarkHello(b *testing.B) {
+	e := newEnv(b)
+	e.app.Get("/bench/hello", handlers.Authenticate(e.svc), func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"user": "admin", "roles": []string{"admin"}})
+	})
+	h := e.app.Handler()
+	ctx := request("GET", "/bench/hello", e.admin, nil)
+	for b.Loop() {
+		serve(b, h, ctx, 200)
+	}
 }

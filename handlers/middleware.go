@@ -51,9 +51,13 @@ func observe(logger *slog.Logger, m *metrics) fiber.Handler {
 		route := routeOf(c)
 		method := strings.Clone(c.Method()) // Fiber reuses its memory; metrics keep label values
 		m.observe(method, route, status, d)
-		attrs := []slog.Attr{slog.String("method", method), slog.String("path", c.Path()),
+		if !logger.Enabled(c.UserContext(), slog.LevelInfo) {
+			return nil
+		}
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs, slog.String("method", method), slog.String("path", c.Path()),
 			slog.String("route", route), slog.Int("status", status), slog.Duration("dur", d),
-			slog.String("request_id", requestID(c)), slog.String("ip", c.IP())}
+			slog.String("request_id", requestID(c)), slog.String("ip", c.IP()))
 		if p := principal(c); p != nil {
 			attrs = append(attrs, slog.String("user", p.UserID))
 			if p.DeviceID != "" {
@@ -116,7 +120,7 @@ func authenticate(svc *auth.Service) fiber.Handler {
 		if !ok || raw == "" || len(raw) > 4096 {
 			return beatgrid.Errorf(beatgrid.EUNAUTHORIZED, "Send Authorization: Bearer <access token>.")
 		}
-		p, err := svc.Authenticate(c.UserContext(), strings.Clone(raw))
+		p, err := svc.Authenticate(c.UserContext(), raw) // it copies what it keeps
 		if err != nil {
 			return err
 		}
