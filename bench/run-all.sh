@@ -4,7 +4,7 @@
 #
 #   ingest   BenchmarkPush500 (HTTP + auth + sync engine + folds onto the embedded store)
 #            vs BenchmarkRawInsert500 (one insertMany of the same 25 documents, same store)
-#   auth     BenchmarkMe (GET /v1/me through the whole middleware stack) vs BenchmarkBareFiber
+#   auth     BenchmarkHello (a hello behind the whole middleware stack) vs BenchmarkBareFiber
 #   tiles    BenchmarkTileFormat: a full z14 tile (256 cells) as MVT vs as GeoJSON, raw/gzip
 #   codecs   bench/codecs: the JSON work of a 500-fix push, encoding/json vs goccy/go-json vs
 #            segmentio/encoding (a module of its own); sync BenchmarkDecodePush500 (the
@@ -84,16 +84,16 @@ if want ingest; then
 fi
 
 if want auth; then
-	echo "auth: Me vs BareFiber, $count × interleaved, pinned" >&2
+	echo "auth: Hello (the whole middleware stack) vs BareFiber, $count × interleaved, pinned" >&2
 	for _ in $(seq "$count"); do
-		bench "$out/handlers.test" "$root/handlers" '^BenchmarkMe$' "$out/auth.txt" pin
+		bench "$out/handlers.test" "$root/handlers" '^BenchmarkHello$' "$out/auth.txt" pin
 		bench "$out/handlers.test" "$root/handlers" '^BenchmarkBareFiber$' "$out/auth.txt" pin
 	done
-	read -r mm mlo mhi < <(stat "$out/auth.txt" BenchmarkMe ns/op)
+	read -r mm mlo mhi < <(stat "$out/auth.txt" BenchmarkHello ns/op)
 	read -r bm blo bhi < <(stat "$out/auth.txt" BenchmarkBareFiber ns/op)
 	ratio=$(awk -v a="$mm" -v b="$bm" 'BEGIN { printf "%.0f%%", 100 * b / a }')
 	met=$(awk -v a="$mm" -v b="$bm" 'BEGIN { print (b / a >= 0.60) ? "yes" : "no" }')
-	row "GET /v1/me authenticated vs bare Fiber (ns/req, 1 CPU)" "$(fmt "$mm" "$mlo" "$mhi") vs $(fmt "$bm" "$blo" "$bhi"); $(awk -v a="$mm" -v b="$bm" 'BEGIN { printf "%.0f vs %.0f req/s", 1e9 / a, 1e9 / b }')" "$ratio" "≥ 60%" "$met"
+	row "authenticated hello vs bare Fiber (ns/req, 1 CPU)" "$(fmt "$mm" "$mlo" "$mhi") vs $(fmt "$bm" "$blo" "$bhi"); $(awk -v a="$mm" -v b="$bm" 'BEGIN { printf "%.0f vs %.0f req/s", 1e9 / a, 1e9 / b }')" "$ratio" "≥ 60%" "$met"
 fi
 
 if want tiles; then
