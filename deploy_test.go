@@ -442,3 +442,77 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerignoreKeepsSources: the build context keeps every file the build needs — the Go
+// sources, go.mod and go.sum, the embedded console (web/dist) and the demo's boundary. It
+// follows Docker's matching: each pattern is matched against the path from the context's
+// root (a leading "/" ignored, "**/" any depth), and a matched directory takes all below it;
+// "!" exceptions are not used here, so the test refuses them rather than mis-read them.
+func TestDockerignoreKeepsSources(t *testing.T) {
+	raw, err := os.ReadFile(".dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, "!") {
+			t.Fatalf(".dockerignore has an exception %q: teach this test Docker's exceptions first", line)
+		}
+		patterns = append(patterns, strings.TrimPrefix(line, "/"))
+	}
+	matches := func(pattern, path string) bool {
+		if rest, ok := strings.CutPrefix(pattern, "**/"); ok {
+			parts := strings.Split(path, "/")
+			for i := range parts {
+				if m, _ := filepath.Match(rest, strings.Join(parts[i:], "/")); m {
+					return true
+				}
+			}
+			return false
+		}
+		m, _ := filepath.Match(pattern, path)
+		return m
+	}
+	excluded := func(path string) string {
+		parts := strings.Split(path, "/")
+		for i := 1; i <= len(parts); i++ { // the path and every directory above it
+			prefix := strings.Join(parts[:i], "/")
+			for _, p := range patterns {
+				if matches(p, prefix) {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	var needed []string
+	err = filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules" || d.Name() == "testdata" && path != "testdata") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") ||
+			path == "go.mod" || path == "go.sum" || strings.HasPrefix(path, "web/dist/") ||
+			strings.HasPrefix(path, "demo/") && strings.HasSuffix(path, ".geojson")) {
+			needed = append(needed, filepath.ToSlash(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(needed) < 50 {
+		t.Fatalf("found only %d files the build needs", len(needed))
+	}
+	for _, path := range needed {
+		if p := excluded(path); p != "" {
+			t.Errorf(".dockerignore pattern %q leaves %s out of the build context", p, path)
+		}
+	}
+}
