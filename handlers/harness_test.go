@@ -48,6 +48,7 @@ type env struct {
 	clock *clock
 
 	ledger *coverage.Ledger // flush it (e.flush) before reading coverage
+	insp   *inspect.Service // e.flush publishes what its folds changed, as the server does in the background
 
 	admin string // the first admin's access token
 	root  string // the root bureau's id
@@ -108,7 +109,7 @@ func newEnv(t testing.TB, cfg ...func(*auth.Config)) *env {
 	app := handlers.New(handlers.Config{Logger: quiet},
 		handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols, Places: places, Coverage: ledger, Inspect: insp,
 			Reports: reports, Blobs: db, DB: db, OpenAPI: docs.OpenAPI})
-	e := &env{t: t, app: app, svc: svc, sync: engine, db: db, clock: clk, ledger: ledger}
+	e := &env{t: t, app: app, svc: svc, sync: engine, db: db, clock: clk, ledger: ledger, insp: insp}
 	e.admin = e.login("admin", adminPassword).AccessToken
 	e.root = e.me(e.admin).Scope.ID
 	return e
@@ -326,10 +327,14 @@ func (e *env) tree() tree {
 	return t
 }
 
-// flush folds the coverage of everything pushed so far (the server does it in the background).
+// flush does what the server does in the background after pushes: folds the coverage and
+// publishes changed hazards and tasks to pulls.
 func (e *env) flush() {
 	e.t.Helper()
 	if err := e.ledger.Flush(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.insp.Publish(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -556,6 +556,7 @@ type pulledDocs struct {
 // pullDocs pulls everything after cursor: "collection op id" → doc, and the next cursor.
 func (e *env) pullDocs(token, cursor string) (map[string]json.RawMessage, string) {
 	e.t.Helper()
+	e.flush() // what the server's background writers would have done by now
 	out := map[string]json.RawMessage{}
 	for {
 		var p pulledDocs
@@ -769,7 +770,7 @@ func (e *env) restartInspect() *env {
 		e.t.Fatal(err)
 	}
 	c := *e
-	c.svc, c.sync = svc, engine
+	c.svc, c.sync, c.insp = svc, engine, insp
 	c.app = handlers.New(handlers.Config{Logger: quiet}, handlers.Deps{Auth: svc, Sync: engine, Feed: feed, Patrols: patrols,
 		Places: places, Inspect: insp, Blobs: e.db, DB: e.db, OpenAPI: docs.OpenAPI})
 	return &c

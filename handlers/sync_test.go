@@ -129,6 +129,7 @@ type pulled struct {
 // pullAll pulls in pages of limit from cursor and returns "op id" lines and the last cursor.
 func (e *env) pullAll(token, cursor string, limit int) ([]string, string) {
 	e.t.Helper()
+	e.flush() // what the server's background writers would have done by now
 	var got []string
 	for {
 		var p pulled

@@ -323,7 +323,7 @@ func (s *Service) Close(ctx context.Context, p *beatgrid.Principal, id, note str
 
 // act stores a console action on hazard id if p holds one of roles (any when nil), the hazard
 // lies in p's scope and the action is valid in its current state (ECONFLICT with the reason
-// otherwise); then publishes the hazard.
+// otherwise); the publisher then stores what terminals pull.
 func (s *Service) act(ctx context.Context, p *beatgrid.Principal, id string, roles []string,
 	build func(*beatgrid.OrgTree, beatgrid.Hazard, *beatgrid.InspectEvent) error) (beatgrid.Hazard, error) {
 	if roles != nil && !p.HasRole(roles...) {
@@ -358,11 +358,7 @@ func (s *Service) act(ctx context.Context, p *beatgrid.Principal, id string, rol
 	if err := s.storeConsole(ctx, e); err != nil {
 		return beatgrid.Hazard{}, err
 	}
-	if s.live {
-		if err := s.publish(ctx, CollHazards, id); err != nil {
-			s.cfg.Logger.Error("inspect: publish", "collection", CollHazards, "id", id, "err", err)
-		}
-	}
+	s.changed(CollHazards, id) // the publisher stores what terminals pull
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	h, err = s.visibleHazard(tree, p, id)

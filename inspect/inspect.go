@@ -11,10 +11,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -55,7 +57,12 @@ type Service struct {
 	notices     map[string]int // "<unit short>-<yyyy>" → the highest notice number given
 
 	pubs map[string]*beatgrid.Publication // "<collection>/<id>" → as last stored
-	live bool                             // Start ran: folds publish at once
+
+	// dirty holds the hazards and tasks a fold changed, "<collection>/<id>": the
+	// publisher (Run) stores their pulled form off the push path.
+	dmu   gosync.Mutex
+	dirty map[string]bool
+	wake  chan struct{}
 }
 
 // New loads venues, checklists, console actions and publications from the store and adds
@@ -70,7 +77,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, venues: map[string]*beatgrid.Venue{}, checklists: map[string][]*beatgrid.Checklist{},
 		inspections: map[string]map[string]*beatgrid.Inspection{}, hazards: map[string]map[string]*hazardEvent{},
 		tasks: map[string]map[string]*taskEvent{}, console: map[string]int{}, notices: map[string]int{},
-		pubs: map[string]*beatgrid.Publication{}}
+		pubs: map[string]*beatgrid.Publication{}, dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
 	st, err := cfg.Store.LoadInspect(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("inspect: load: %w", err)
@@ -109,11 +116,13 @@ func (s *Service) Register(reg *bgsync.Registry) {
 }
 
 // Start publishes the hazards and tasks whose folded state differs from what was published
-// before the restart, and from then on publishes each change as it is folded. Call it once
-// the sync engine has loaded the log.
+// before the restart. Call it once the sync engine has loaded the log, then Run.
 func (s *Service) Start(ctx context.Context) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	s.dmu.Lock()
+	clear(s.dirty) // all of them are published now
+	s.dmu.Unlock()
 	s.mu.RLock()
 	hs, ts := keysOf(s.hazards), keysOf(s.tasks)
 	s.mu.RUnlock()
@@ -127,21 +136,63 @@ func (s *Service) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	s.live = true
 	return nil
 }
 
-// changed publishes a derived record after a fold, once the service is live. A fold has no
-// way to report an error: a failed write is logged and retried with the next change.
+// changed marks a hazard or task a fold changed, for the publisher. A fold runs on the
+// push path: it stores nothing itself.
 func (s *Service) changed(coll, id string) {
+	s.dmu.Lock()
+	s.dirty[coll+"/"+id] = true
+	s.dmu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes what folds changed as it comes, until ctx ends; pause is the least time
+// between two rounds.
+func (s *Service) Run(ctx context.Context, pause time.Duration) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		if err := s.Publish(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Error("inspect: publish", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+	}
+}
+
+// Publish stores and commits the pulled form of every hazard and task folds changed since
+// the last round; what fails stays for the next.
+func (s *Service) Publish(ctx context.Context) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if !s.live {
-		return
+	s.dmu.Lock()
+	keys := make([]string, 0, len(s.dirty))
+	for k := range s.dirty {
+		keys = append(keys, k)
 	}
-	if err := s.publish(context.Background(), coll, id); err != nil {
-		s.cfg.Logger.Error("inspect: publish", "collection", coll, "id", id, "err", err)
+	clear(s.dirty)
+	s.dmu.Unlock()
+	slices.Sort(keys)
+	var errs []error
+	for _, k := range keys {
+		coll, id, _ := strings.Cut(k, "/")
+		if err := s.publish(ctx, coll, id); err != nil {
+			errs = append(errs, err)
+			s.changed(coll, id)
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // publish stores and commits the pulled form of a hazard or task if it differs from the one

@@ -262,16 +262,12 @@ func (s *Service) VerifyTask(ctx context.Context, p *beatgrid.Principal, id stri
 	return s.storeTask(ctx, tree, p, e)
 }
 
-// storeTask stores a console action on a task, publishes the task and returns it.
+// storeTask stores a console action on a task, marks the task for the publisher and returns it.
 func (s *Service) storeTask(ctx context.Context, tree *beatgrid.OrgTree, p *beatgrid.Principal, e *beatgrid.InspectEvent) (beatgrid.Task, error) {
 	if err := s.storeConsole(ctx, e); err != nil {
 		return beatgrid.Task{}, err
 	}
-	if s.live {
-		if err := s.publish(ctx, CollTasks, e.Target); err != nil {
-			s.cfg.Logger.Error("inspect: publish", "collection", CollTasks, "id", e.Target, "err", err)
-		}
-	}
+	s.changed(CollTasks, e.Target) // the publisher stores what terminals pull
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return visibleTask(tree, p, e.Target, s.tasks[e.Target])

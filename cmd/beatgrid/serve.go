@@ -65,6 +65,7 @@ type Main struct {
 	Patrols  *patrol.Service
 	Places   *patrol.Places
 	Coverage *coverage.Ledger
+	Inspect  *inspect.Service
 	Demo     *demo.Demo // the seeded demo county, if --demo seeded one
 	App      server
 	URL      string // where it listens, e.g. http://127.0.0.1:8080
@@ -182,6 +183,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := insp.Start(ctx); err != nil {
 		return err
 	}
+	m.Inspect = insp
 	acks, err := report.LoadAcks(ctx, db)
 	if err != nil {
 		return err
@@ -242,21 +244,25 @@ func (m *Main) masterKey() ([]byte, error) {
 }
 
 // startBackground runs housekeeping: expired refresh tokens are pruned hourly.
-// coveragePause is the least time between two rounds of the coverage writer: facts arriving
-// meanwhile are folded in one recompute of their patrol.
+// coveragePause is the least time between two rounds of the coverage writer and of the
+// hazard and task publisher: facts arriving meanwhile are folded in one round.
 const coveragePause = 500 * time.Millisecond
 
 func (m *Main) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopBg, m.bgDone = cancel, make(chan struct{})
-	coverageDone := make(chan struct{})
+	coverageDone, publisherDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(coverageDone)
 		m.Coverage.Run(ctx, coveragePause)
 	}()
 	go func() {
+		defer close(publisherDone)
+		m.Inspect.Run(ctx, coveragePause)
+	}()
+	go func() {
 		defer close(m.bgDone)
-		defer func() { <-coverageDone }()
+		defer func() { <-coverageDone; <-publisherDone }()
 		t := time.NewTicker(time.Hour)
 		defer t.Stop()
 		for {
