@@ -309,7 +309,7 @@ func TestCounty(t *testing.T) {
 		name          string
 		lat           []time.Duration
 		raw, gz       []int
-		tiles, cells  int
+		tiles         int
 		overMS, overB int
 	}
 	var tileRows []tileRow

@@ -68,12 +68,3 @@ func (h *histogram) quantile(q float64) time.Duration {
 	}
 	return time.Duration(h.max) * time.Microsecond
 }
-
-func (h *histogram) merge(o *histogram) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.n += o.n
-	h.overflow += o.overflow
-	h.max = max(h.max, o.max)
-}
